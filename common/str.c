@@ -97,9 +97,9 @@ int mc_parse_size(const char *s, uint64_t *out)
 		const char *suffix;
 		unsigned shift;
 	} units[] = {
-		{ "", 0 },	  { "b", 0 },	    { "k", 10 },    { "kb", 10 },  { "kib", 10 },
-		{ "m", 20 },	  { "mb", 20 },	    { "mib", 20 },  { "g", 30 },   { "gb", 30 },
-		{ "gib", 30 },	  { "t", 40 },	    { "tb", 40 },   { "tib", 40 },
+		{ "", 0 },     { "b", 0 },   { "k", 10 },   { "kb", 10 },  { "kib", 10 },
+		{ "m", 20 },   { "mb", 20 }, { "mib", 20 }, { "g", 30 },   { "gb", 30 },
+		{ "gib", 30 }, { "t", 40 },  { "tb", 40 },  { "tib", 40 },
 	};
 	const char *end;
 	double v;
@@ -127,7 +127,7 @@ int mc_parse_duration(const char *s, uint64_t *out_ns)
 		const char *suffix;
 		double ns;
 	} units[] = {
-		{ "", 1e9 }, { "ns", 1 },	{ "us", 1e3 },	    { "ms", 1e6 },
+		{ "", 1e9 },  { "ns", 1 },   { "us", 1e3 },   { "ms", 1e6 },
 		{ "s", 1e9 }, { "m", 60e9 }, { "h", 3600e9 },
 	};
 	const char *end;

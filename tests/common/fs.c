@@ -73,7 +73,7 @@ TEST_F(tmp, mkdir_p_and_rm_rf)
 	ASSERT_EQ(0, mc_fs_rm_rf(path, NULL));
 	ASSERT_EQ(-1, stat(path, &st));
 	ASSERT_EQ(0, access("/etc/passwd", F_OK)); /* the symlink was not followed */
-	ASSERT_EQ(0, mc_fs_rm_rf(path, NULL));	  /* missing is fine */
+	ASSERT_EQ(0, mc_fs_rm_rf(path, NULL));	   /* missing is fine */
 }
 
 TEST_F(tmp, read_str_strips_newline)

@@ -363,7 +363,11 @@ static double timeout_scale(void)
 	return d > 0 ? d : 1.0;
 }
 
-enum th_result { TH_PASS, TH_FAIL, TH_SKIP };
+enum th_result {
+	TH_PASS,
+	TH_FAIL,
+	TH_SKIP
+};
 
 static enum th_result run_one(struct th_test *t, const struct th_variant *v, const char *name,
 			      int num)

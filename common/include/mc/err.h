@@ -23,7 +23,7 @@ enum {
 };
 
 struct mc_err {
-	int code;		    /* positive errno or MC_E*; 0 when no error is set */
+	int code;		  /* positive errno or MC_E*; 0 when no error is set */
 	char msg[MC_ERR_MSG_MAX]; /* "context: context: cause: strerror" */
 };
 

@@ -83,7 +83,10 @@ struct mc_buf {
 	size_t len;
 	size_t cap;
 };
-#define MC_BUF_INIT { NULL, 0, 0 }
+#define MC_BUF_INIT                                                                                \
+	{                                                                                          \
+		NULL, 0, 0                                                                         \
+	}
 void mc_buf_init(struct mc_buf *b);
 void mc_buf_release(struct mc_buf *b);
 int mc_buf_reserve(struct mc_buf *b, size_t extra);
@@ -95,8 +98,8 @@ char *mc_buf_detach(struct mc_buf *b);
 
 /* ---- time ---- */
 
-uint64_t mc_time_mono_ns(void);	/* CLOCK_MONOTONIC */
-uint64_t mc_time_real_ns(void);	/* CLOCK_REALTIME */
+uint64_t mc_time_mono_ns(void);	    /* CLOCK_MONOTONIC */
+uint64_t mc_time_real_ns(void);	    /* CLOCK_REALTIME */
 void mc_time_sleep_ns(uint64_t ns); /* restarts after signals */
 /* mc_time_format_rfc3339: "2026-11-21T15:35:50.123456789Z" into @buf (>= 40 bytes). */
 void mc_time_format_rfc3339(uint64_t real_ns, char *buf, size_t size);
