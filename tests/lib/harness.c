@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -355,6 +356,23 @@ static void teardown_after_crash(struct th_test *t, const struct th_variant *v)
 	kill(-pid, SIGKILL);
 }
 
+/*
+ * The harness is a child subreaper (see th_main), so processes a test left behind are
+ * re-parented to it; reap them so none linger as zombies (some inits never reap).
+ * Bounded: a process that escaped the test's process group is not waited for.
+ */
+static void reap_orphans(void)
+{
+	for (int i = 0; i < 50; i++) {
+		pid_t r = waitpid(-1, NULL, WNOHANG);
+
+		if (r < 0)
+			return; /* ECHILD: nothing left */
+		if (r == 0)
+			usleep(2000);
+	}
+}
+
 static double timeout_scale(void)
 {
 	const char *s = getenv("MC_TEST_TIMEOUT_SCALE");
@@ -416,8 +434,10 @@ static enum th_result run_one(struct th_test *t, const struct th_variant *v, con
 		cur->failed = 1;
 	}
 	/* Whatever the test left running in its process group goes with it. */
-	if (pid > 0)
+	if (pid > 0) {
 		kill(-pid, SIGKILL);
+		reap_orphans();
+	}
 	if (t->fixture && cur->setup_started && !cur->teardown_started)
 		teardown_after_crash(t, v);
 
@@ -544,6 +564,8 @@ int th_main(int argc, char **argv)
 		}
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* Best-effort: without it, strays are still killed, just reaped by init. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	if (list) {
 		for_each_case(filters, nfilters, list_cb, NULL);
 		free(filters);

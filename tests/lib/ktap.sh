@@ -77,6 +77,13 @@ require_io_uring() {
 	why=$("$MC_BUILD/tests/lib/probe" io_uring 2>&1) || ktap_skip_all "$why"
 }
 
+# alive PID: the process exists and is not a zombie (some inits never reap orphans).
+alive() {
+	local st
+	st=$(awk '{ print $3 }' "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
 # Inside a test function.
 skip() {
 	printf '%s\n' "$*" >"$KTAP_SKIPFILE"
@@ -116,58 +123,60 @@ expect_eq() {
 # sees every function of the script) in its own process group; a watchdog kills that
 # group after KTAP_TIMEOUT seconds.
 ktap_run() {
-	local name=$1 rc=0 reason out pid wd tmo
+	local ktap_name=$1 ktap_rc=0 ktap_reason ktap_out ktap_pid ktap_wd ktap_tmo
 	shift
 	ktap_header
 	KTAP_NUM=$((KTAP_NUM + 1))
 	KTAP_SKIPFILE=$(mktemp)
 	KTAP_EXPECTFILE=$(mktemp -u)
-	tmo=$(mktemp -u)
-	out=$(mktemp)
+	ktap_tmo=$(mktemp -u)
+	ktap_out=$(mktemp)
 	set -m
 	(
 		trap - EXIT
-		set -eE -o pipefail
+		# Job control off again: what the test starts in the background stays in
+		# the test's process group, so the kill below reaches it.
+		set +m -eE -o pipefail
 		"$@"
-	) >"$out" 2>&1 </dev/null &
-	pid=$!
+	) >"$ktap_out" 2>&1 </dev/null &
+	ktap_pid=$!
 	(
 		sleep "$KTAP_TIMEOUT"
-		: >"$tmo"
-		kill -KILL -- -"$pid"
+		: >"$ktap_tmo"
+		kill -KILL -- -"$ktap_pid"
 	) >/dev/null 2>&1 &
-	wd=$!
+	ktap_wd=$!
 	set +m
-	wait "$pid" 2>/dev/null || rc=$?
-	kill -KILL -- -"$wd" 2>/dev/null
-	wait "$wd" 2>/dev/null
+	wait "$ktap_pid" 2>/dev/null || ktap_rc=$?
+	kill -KILL -- -"$ktap_wd" 2>/dev/null
+	wait "$ktap_wd" 2>/dev/null
 	# Whatever the test left running in its process group goes with it.
-	kill -KILL -- -"$pid" 2>/dev/null
-	sed 's/^/# /' "$out"
-	reason=$(cat "$KTAP_SKIPFILE" 2>/dev/null)
-	if [ -e "$tmo" ]; then
-		rc=timeout
-	elif [ "$rc" = 0 ] && [ -e "$KTAP_EXPECTFILE" ]; then
-		rc=1
+	kill -KILL -- -"$ktap_pid" 2>/dev/null
+	sed 's/^/# /' "$ktap_out"
+	ktap_reason=$(cat "$KTAP_SKIPFILE" 2>/dev/null)
+	if [ -e "$ktap_tmo" ]; then
+		ktap_rc=timeout
+	elif [ "$ktap_rc" = 0 ] && [ -e "$KTAP_EXPECTFILE" ]; then
+		ktap_rc=1
 	fi
-	rm -f "$KTAP_SKIPFILE" "$KTAP_EXPECTFILE" "$tmo" "$out"
-	case $rc in
+	rm -f "$KTAP_SKIPFILE" "$KTAP_EXPECTFILE" "$ktap_tmo" "$ktap_out"
+	case $ktap_rc in
 	0)
-		ktap_print "ok $KTAP_NUM $name"
+		ktap_print "ok $KTAP_NUM $ktap_name"
 		KTAP_PASS=$((KTAP_PASS + 1))
 		;;
 	4)
-		ktap_print "ok $KTAP_NUM $name # SKIP ${reason:-skipped}"
+		ktap_print "ok $KTAP_NUM $ktap_name # SKIP ${ktap_reason:-skipped}"
 		KTAP_SKIP=$((KTAP_SKIP + 1))
 		;;
 	timeout)
-		ktap_diag "$name: timed out after ${KTAP_TIMEOUT} seconds"
-		ktap_print "not ok $KTAP_NUM $name"
+		ktap_diag "$ktap_name: timed out after ${KTAP_TIMEOUT} seconds"
+		ktap_print "not ok $KTAP_NUM $ktap_name"
 		KTAP_FAIL=$((KTAP_FAIL + 1))
 		;;
 	*)
-		ktap_diag "$name: exit=$rc"
-		ktap_print "not ok $KTAP_NUM $name"
+		ktap_diag "$ktap_name: exit=$ktap_rc"
+		ktap_print "not ok $KTAP_NUM $ktap_name"
 		KTAP_FAIL=$((KTAP_FAIL + 1))
 		;;
 	esac
