@@ -60,7 +60,10 @@ DEPFLAGS = -MMD -MP
 
 # Only each component's public include/ directory is on the include path, plus the
 # generated config header and the test harness.
-INCLUDE_DIRS := $(sort $(wildcard */include */*/include)) $(O)/include tests/lib
+# Component directories are those with a module.mk; build directories never count.
+COMPONENT_DIRS := $(patsubst %/,%,$(sort $(dir $(wildcard */module.mk */*/module.mk))))
+PUBLIC_HEADERS := $(wildcard $(addsuffix /include/mc/*.h,$(COMPONENT_DIRS)))
+INCLUDE_DIRS := $(wildcard $(addsuffix /include,$(COMPONENT_DIRS))) $(O)/include tests/lib
 
 ifeq ($(V),1)
 Q :=

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Turns the declarations of every module.mk into rules. A module.mk only lists data:
 #
-#   LIBS += mcfoo                  static library $(O)/lib/libmcfoo.a
+#   LIBS += mcfoo                  static library $(O)/lib/libmcfoo.a (NOINST_LIBS: not installed)
 #   mcfoo_SRCS := foo/a.c foo/b.c  its sources (explicit, no wildcards)
 #   mcfoo_CFLAGS = ...             extra flags for its objects (optional)
 #
@@ -133,6 +133,7 @@ endef
 $(foreach f,$(FUZZERS),$(eval $(call fuzzer,$(f))))
 
 ALL_LIBS := $(call lib-of,$(LIBS))
+INST_LIBS := $(call lib-of,$(filter-out $(NOINST_LIBS),$(LIBS)))
 ALL_SHLIBS := $(foreach l,$(SHLIBS),$(O)/lib/lib$(l).so)
 ALL_PROGS := $(foreach p,$(PROGS),$(O)/bin/$(p))
 INST_PROGS := $(foreach p,$(filter-out $(NOINST_PROGS),$(PROGS)),$(O)/bin/$(p))

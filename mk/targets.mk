@@ -42,15 +42,15 @@ install: all
 		$(DESTDIR)$(INCLUDEDIR)/mc $(DESTDIR)$(DOCDIR)
 	$(if $(INST_PROGS),install -m 0755 $(INST_PROGS) $(DESTDIR)$(BINDIR)/)
 	$(if $(ALL_SHLIBS),install -m 0644 $(ALL_SHLIBS) $(DESTDIR)$(PKGLIBDIR)/)
-	$(if $(ALL_LIBS),install -m 0644 $(ALL_LIBS) $(DESTDIR)$(LIBDIR)/)
-	install -m 0644 $(wildcard */include/mc/*.h */*/include/mc/*.h) $(CONFIG_H) $(DESTDIR)$(INCLUDEDIR)/mc/
+	$(if $(INST_LIBS),install -m 0644 $(INST_LIBS) $(DESTDIR)$(LIBDIR)/)
+	install -m 0644 $(PUBLIC_HEADERS) $(CONFIG_H) $(DESTDIR)$(INCLUDEDIR)/mc/
 	install -m 0644 README.md $(wildcard docs/*.md) $(DESTDIR)$(DOCDIR)/
 	$(foreach f,$(INSTALL_DATA),install -D -m 0644 $(firstword $(subst :, ,$(f))) $(DESTDIR)$(lastword $(subst :, ,$(f)))$(newline))
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(INST_PROGS)))
 	rm -rf $(DESTDIR)$(PKGLIBDIR) $(DESTDIR)$(INCLUDEDIR)/mc $(DESTDIR)$(DOCDIR)
-	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(notdir $(ALL_LIBS)))
+	rm -f $(addprefix $(DESTDIR)$(LIBDIR)/,$(notdir $(INST_LIBS)))
 
 # Formatting: every tracked (or new, not ignored) C source and header.
 FORMAT_FILES = $(shell git ls-files --cached --others --exclude-standard -- '*.c' '*.h' '*.cc' 2>/dev/null)

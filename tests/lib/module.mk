@@ -3,3 +3,4 @@
 # (tests/lib/probe.c, built as $(O)/tests/lib/probe by mk/rules.mk).
 LIBS += mctest
 mctest_SRCS := tests/lib/harness.c
+NOINST_LIBS += mctest
