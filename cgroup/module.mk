@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: MIT
+# cgroup/: control groups behind one interface, v1 and v2 backends (docs/cgroup.md).
+LIBS += mccgroup
+mccgroup_SRCS := cgroup/cgroup.c cgroup/v1.c cgroup/v2.c cgroup/resources.c \
+	cgroup/bpfdev.c cgroup/util.c
