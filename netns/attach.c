@@ -1,0 +1,462 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * attach.c: a container joining and leaving a network: address reservation,
+ * veth <-> eth0, address/route/lo inside the container, published ports, and the
+ * /etc/hosts of every member. Everything happens under the store's exclusive lock.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <mc/cleanup.h>
+#include <mc/log.h>
+#include <mc/util.h>
+
+#include "internal.h"
+
+/* ---- /etc/hosts ---- */
+
+int hosts_render(const struct net_record *r, char **out, struct mc_err *err)
+{
+	struct mc_buf b = MC_BUF_INIT;
+	int ret = mc_buf_printf(&b,
+				"# Written by mycontainer for network %s; rewritten as containers "
+				"join and leave.\n127.0.0.1\tlocalhost\n::1\tlocalhost "
+				"ip6-localhost ip6-loopback\n",
+				r->name);
+
+	for (size_t i = 0; i < r->n_eps && ret >= 0; i++) {
+		const struct net_endpoint *ep = &r->eps[i];
+		char ip[16];
+
+		if (!ep->name[0] && ep->n_aliases == 0)
+			continue;
+		ipam_format_ip(ep->ip, ip);
+		ret = mc_buf_printf(&b, "%s\t%s", ip, ep->name);
+		for (int j = 0; j < ep->n_aliases && ret >= 0; j++)
+			ret = mc_buf_printf(&b, "%s%s", ep->name[0] || j ? " " : "",
+					    ep->aliases[j]);
+		if (ret >= 0)
+			ret = mc_buf_puts(&b, "\n");
+	}
+	if (ret < 0) {
+		mc_buf_release(&b);
+		return mc_err_set(err, ENOMEM, "render /etc/hosts");
+	}
+	*out = mc_buf_detach(&b);
+	return 0;
+}
+
+/*
+ * Written in place (truncate + write), not temp + rename: the runtime bind-mounts
+ * this file onto the container's /etc/hosts, and a bind mount pins the inode, so a
+ * renamed-over file would never be seen inside. A reader racing the rewrite can see
+ * a short file; resolvers retry, and the window is one write(2).
+ */
+void hosts_update(const struct net_record *r)
+{
+	mc_autofree char *text = NULL;
+	struct mc_err e = { 0 };
+
+	if (hosts_render(r, &text, &e) < 0) {
+		mc_log_warn("network `%s`: %s", r->name, e.msg);
+		return;
+	}
+	for (size_t i = 0; i < r->n_eps; i++) {
+		const char *path = r->eps[i].hosts;
+		int fd, w;
+
+		if (!path[0])
+			continue;
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (fd < 0) {
+			/* Best-effort: a container whose files are gone has nothing to update. */
+			mc_log_warn("network `%s`: open `%s`: %s", r->name, path, strerror(errno));
+			continue;
+		}
+		w = mc_write_all(fd, text, strlen(text));
+		if (w < 0)
+			mc_log_warn("network `%s`: write `%s`: %s", r->name, path, strerror(-w));
+		close(fd);
+	}
+}
+
+/* ---- attach ---- */
+
+static bool name_taken(const struct net_record *r, const char *name)
+{
+	for (size_t i = 0; i < r->n_eps; i++) {
+		if (strcmp(r->eps[i].name, name) == 0)
+			return true;
+		for (int j = 0; j < r->eps[i].n_aliases; j++)
+			if (strcmp(r->eps[i].aliases[j], name) == 0)
+				return true;
+	}
+	return false;
+}
+
+static bool ip_taken(const struct net_record *r, uint32_t ip)
+{
+	for (size_t i = 0; i < r->n_eps; i++)
+		if (r->eps[i].ip == ip)
+			return true;
+	return false;
+}
+
+static bool ports_clash(const struct mc_netns_port *a, const struct mc_netns_port *b)
+{
+	return a->proto == b->proto && a->host_port == b->host_port &&
+	       (a->host_ip.s_addr == INADDR_ANY || b->host_ip.s_addr == INADDR_ANY ||
+		a->host_ip.s_addr == b->host_ip.s_addr);
+}
+
+static int check_ports(const struct mc_netns_attach_req *req, const struct net_record *all,
+		       size_t n_all, struct mc_err *err)
+{
+	for (size_t i = 0; i < req->n_ports; i++) {
+		const struct mc_netns_port *p = &req->ports[i];
+		const char *proto = p->proto == IPPROTO_UDP ? "udp" : "tcp";
+
+		if (p->host_port == 0 || p->ctr_port == 0 ||
+		    (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP))
+			return mc_err_setx(err, EINVAL, "invalid published port %u:%u",
+					   p->host_port, p->ctr_port);
+		for (size_t j = 0; j < i; j++)
+			if (ports_clash(p, &req->ports[j]))
+				return mc_err_setx(err, EEXIST, "port %u/%s is published twice",
+						   p->host_port, proto);
+		for (size_t k = 0; k < n_all; k++)
+			for (size_t e = 0; e < all[k].n_eps; e++)
+				for (int q = 0; q < all[k].eps[e].n_ports; q++)
+					if (ports_clash(p, &all[k].eps[e].ports[q]))
+						return mc_err_setx(
+							err, EADDRINUSE,
+							"port %u/%s is already published by "
+							"container `%s`",
+							p->host_port, proto,
+							all[k].eps[e].name[0] ? all[k].eps[e].name
+									      : all[k].eps[e].id);
+	}
+	return 0;
+}
+
+/* The endpoint the request describes, address not yet chosen. */
+static int build_endpoint(const struct mc_netns_attach_req *req, const char *network,
+			  struct net_endpoint *ep, struct mc_err *err)
+{
+	memset(ep, 0, sizeof(*ep));
+	if (!ipam_valid_name(req->ctr_id, sizeof(ep->id)))
+		return mc_err_setx(err, EINVAL, "invalid container id `%.128s`",
+				   req->ctr_id ? req->ctr_id : "");
+	strcpy(ep->id, req->ctr_id);
+	if (req->name) {
+		if (!ipam_valid_name(req->name, sizeof(ep->name)))
+			return mc_err_setx(err, EINVAL, "invalid container name `%.64s`",
+					   req->name);
+		strcpy(ep->name, req->name);
+	}
+	if (req->n_aliases > NET_MAX_ALIASES)
+		return mc_err_setx(err, EINVAL, "too many network aliases (at most %d)",
+				   NET_MAX_ALIASES);
+	for (size_t i = 0; i < req->n_aliases; i++) {
+		if (!ipam_valid_name(req->aliases[i], NET_NAME_MAX))
+			return mc_err_setx(err, EINVAL, "invalid network alias `%.64s`",
+					   req->aliases[i] ? req->aliases[i] : "");
+		strcpy(ep->aliases[ep->n_aliases++], req->aliases[i]);
+	}
+	if (req->n_ports > NET_MAX_PORTS)
+		return mc_err_setx(err, EINVAL, "too many published ports (at most %d)",
+				   NET_MAX_PORTS);
+	for (size_t i = 0; i < req->n_ports; i++)
+		ep->ports[ep->n_ports++] = req->ports[i];
+	if (req->hosts_path) {
+		if (req->hosts_path[0] != '/' || strlen(req->hosts_path) >= sizeof(ep->hosts))
+			return mc_err_setx(err, EINVAL, "invalid hosts path `%.128s`",
+					   req->hosts_path);
+		strcpy(ep->hosts, req->hosts_path);
+	}
+	snprintf(ep->veth, sizeof(ep->veth), "mcv%08x", ipam_hash(network, req->ctr_id));
+	return 0;
+}
+
+static int pick_ip(const struct mc_netns_attach_req *req, const struct net_record *r, uint32_t *out,
+		   struct mc_err *err)
+{
+	char sn[16];
+
+	ipam_format_ip(r->subnet, sn);
+	if (req->ip) {
+		uint32_t ip;
+
+		if (ipam_parse_ip(req->ip, &ip) < 0)
+			return mc_err_setx(err, EINVAL,
+					   "invalid address `%.32s`: not an IPv4 address", req->ip);
+		if (!ipam_is_host(r->subnet, r->prefix, ip))
+			return mc_err_setx(err, EINVAL,
+					   "address %s is outside subnet %s/%d of network `%s`",
+					   req->ip, sn, r->prefix, r->name);
+		if (ip == r->gateway || ip_taken(r, ip))
+			return mc_err_setx(err, EADDRINUSE,
+					   "address %s is already in use on network `%s`", req->ip,
+					   r->name);
+		*out = ip;
+		return 0;
+	}
+	/* Lowest free address: O(size * members), at most /8 x 4096 in theory, but a
+	 * /24 with a handful of containers in practice. The scan stops at the first. */
+	for (uint32_t ip = r->subnet + 1; ipam_is_host(r->subnet, r->prefix, ip); ip++) {
+		if (ip != r->gateway && !ip_taken(r, ip)) {
+			*out = ip;
+			return 0;
+		}
+	}
+	return mc_err_setx(err, ENOSPC, "network `%s` (%s/%d) has no free address", r->name, sn,
+			   r->prefix);
+}
+
+/* Inside the container's namespace: eth0 configured, lo up, default route. */
+static int setup_inside(int nsfd, const struct net_record *r, const struct net_endpoint *ep,
+			const uint8_t mac[6], struct mc_err *err)
+{
+	struct mc_netns_nl *nl = NULL;
+	struct in_addr addr = { .s_addr = htonl(ep->ip) }, any = { 0 };
+	struct in_addr gw = { .s_addr = htonl(r->gateway) };
+	int ret = mc_netns_nl_open_fd(nsfd, &nl, err);
+
+	if (ret < 0)
+		return ret;
+	if ((ret = mc_netns_link_set_mtu(nl, "eth0", r->mtu, err)) < 0 ||
+	    (ret = mc_netns_link_set_mac(nl, "eth0", mac, err)) < 0 ||
+	    (ret = mc_netns_addr_add(nl, "eth0", addr, r->prefix, err)) < 0 ||
+	    (ret = mc_netns_link_set_up(nl, "lo", true, err)) < 0 ||
+	    (ret = mc_netns_link_set_up(nl, "eth0", true, err)) < 0 ||
+	    (ret = mc_netns_route_add(nl, any, 0, gw, "eth0", err)) < 0)
+		goto out;
+out:
+	mc_netns_nl_close(nl);
+	return ret;
+}
+
+static int open_target_ns(const struct mc_netns_attach_req *req, struct mc_err *err)
+{
+	char path[64];
+	int fd;
+
+	if (req->pid <= 0) {
+		if (req->nsfd < 0)
+			return mc_err_setx(err, EINVAL, "attach: no container pid or netns fd");
+		fd = fcntl(req->nsfd, F_DUPFD_CLOEXEC, 3);
+		if (fd < 0)
+			return mc_err_set(err, errno, "attach: dup netns fd");
+		return fd;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)req->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return mc_err_set(err, errno, "open `%s`", path);
+	return fd;
+}
+
+static void release_kernel(const struct net_endpoint *ep)
+{
+	struct mc_netns_nl *nl = NULL;
+	struct mc_err e = { 0 };
+	char tag[NET_ID_MAX + 8];
+	int r;
+
+	/* Best-effort throughout: each piece may already be gone (a veth dies with the
+	 * container's netns), and detach must finish for `rm -f` to be idempotent. */
+	if (mc_netns_nl_open(&nl, &e) == 0) {
+		r = mc_netns_link_destroy(nl, ep->veth, &e);
+		if (r < 0 && r != -ENODEV)
+			mc_log_warn("network: %s", e.msg);
+		mc_netns_nl_close(nl);
+	} else {
+		mc_log_warn("network: %s", e.msg);
+	}
+	snprintf(tag, sizeof(tag), "ctr:%s", ep->id);
+	if (nft_tag_del(tag, &e) < 0)
+		mc_log_warn("network: %s", e.msg);
+}
+
+static int attach_locked(struct net_store *st, const struct mc_netns_attach_req *req,
+			 struct mc_netns_attachment *out, struct mc_err *err)
+{
+	const char *network = req->network ? req->network : MC_NETNS_DEFAULT_NETWORK;
+	struct net_record *all = NULL, *r = NULL;
+	size_t n_all = 0;
+	struct net_endpoint ep;
+	struct mc_netns_nl *nl = NULL;
+	mc_autoclose int nsfd = -1;
+	uint8_t mac[6];
+	int ret;
+
+	if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0)
+		return mc_err_setx(err, EINVAL, "network `%s` needs no attach", network);
+	if (!req->network) {
+		ret = net_ensure_default_locked(st, err);
+		if (ret < 0)
+			return ret;
+	}
+	ret = build_endpoint(req, network, &ep, err);
+	if (ret < 0)
+		return ret;
+	ret = net_records_load(st, &all, &n_all, err);
+	if (ret < 0)
+		return ret;
+	for (size_t i = 0; i < n_all; i++)
+		if (strcmp(all[i].name, network) == 0)
+			r = &all[i];
+	if (!r) {
+		ret = mc_err_setx(err, ENOENT, "network `%s` not found", network);
+		goto out;
+	}
+	if (net_record_find(r, ep.id)) {
+		ret = mc_err_setx(err, EEXIST, "container `%s` is already attached to network `%s`",
+				  ep.id, network);
+		goto out;
+	}
+	if (ep.name[0] && name_taken(r, ep.name)) {
+		ret = mc_err_setx(err, EEXIST, "name `%s` is already in use on network `%s`",
+				  ep.name, network);
+		goto out;
+	}
+	for (int i = 0; i < ep.n_aliases; i++) {
+		if (name_taken(r, ep.aliases[i]) || strcmp(ep.aliases[i], ep.name) == 0) {
+			ret = mc_err_setx(err, EEXIST,
+					  "name `%s` is already in use on network `%s`",
+					  ep.aliases[i], network);
+			goto out;
+		}
+	}
+	if ((ret = pick_ip(req, r, &ep.ip, err)) < 0 ||
+	    (ret = check_ports(req, all, n_all, err)) < 0)
+		goto out;
+	nsfd = open_target_ns(req, err);
+	if (nsfd < 0) {
+		ret = nsfd;
+		goto out;
+	}
+
+	/* Reserve first: from here a crash leaves a record that detach cleans up. */
+	if ((ret = net_record_add(r, &ep, err)) < 0 || (ret = store_save(st, r, err)) < 0)
+		goto out;
+
+	mac[0] = 0x02;
+	mac[1] = 0x6d; /* locally administered, 'm' */
+	mac[2] = (uint8_t)(ep.ip >> 24);
+	mac[3] = (uint8_t)(ep.ip >> 16);
+	mac[4] = (uint8_t)(ep.ip >> 8);
+	mac[5] = (uint8_t)ep.ip;
+	if ((ret = net_bridge_ensure(r, err)) < 0 || (ret = mc_netns_nl_open(&nl, err)) < 0)
+		goto out_unreserve;
+	ret = mc_netns_veth_create(nl, ep.veth, "eth0", nsfd, err);
+	if (ret < 0)
+		goto out_unreserve;
+	if ((ret = mc_netns_link_set_mtu(nl, ep.veth, r->mtu, err)) < 0 ||
+	    (ret = mc_netns_link_set_master(nl, ep.veth, r->bridge, err)) < 0 ||
+	    (ret = mc_netns_link_set_up(nl, ep.veth, true, err)) < 0 ||
+	    (ret = setup_inside(nsfd, r, &ep, mac, err)) < 0 || (ret = nft_ports_add(&ep, err)) < 0)
+		goto out_release;
+
+	hosts_update(r);
+	memset(out, 0, sizeof(*out));
+	snprintf(out->network, sizeof(out->network), "%s", network);
+	ipam_format_ip(ep.ip, out->ip);
+	out->prefix = r->prefix;
+	ipam_format_ip(r->gateway, out->gateway);
+	snprintf(out->veth, sizeof(out->veth), "%s", ep.veth);
+	snprintf(out->mac, sizeof(out->mac), "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1],
+		 mac[2], mac[3], mac[4], mac[5]);
+	ret = 0;
+	goto out;
+
+out_release:
+	release_kernel(&ep);
+out_unreserve : {
+	struct mc_err ignore = { 0 };
+
+	net_record_remove(r, ep.id);
+	/* Best-effort: if this save fails too, the stale reservation is freed by detach. */
+	if (store_save(st, r, &ignore) < 0)
+		mc_log_warn("network: %s", ignore.msg);
+}
+out:
+	mc_netns_nl_close(nl);
+	net_records_free(all, n_all);
+	if (ret < 0 && err && err->code)
+		mc_err_wrap(err, "attach to network `%s`", network);
+	return ret;
+}
+
+int mc_netns_attach(const struct mc_netns_ctx *ctx, const struct mc_netns_attach_req *req,
+		    struct mc_netns_attachment *out, struct mc_err *err)
+{
+	struct net_store st;
+	int ret = store_open(ctx, true, &st, err);
+
+	if (ret < 0)
+		return ret;
+	ret = attach_locked(&st, req, out, err);
+	store_close(&st);
+	return ret;
+}
+
+/* ---- detach ---- */
+
+static int detach_one(struct net_store *st, struct net_record *r, const char *ctr_id,
+		      struct mc_err *err)
+{
+	struct net_endpoint *ep = net_record_find(r, ctr_id);
+	struct net_endpoint copy;
+	int ret;
+
+	if (!ep)
+		return 0;
+	copy = *ep;
+	release_kernel(&copy);
+	net_record_remove(r, ctr_id);
+	ret = store_save(st, r, err);
+	if (ret < 0)
+		return ret;
+	hosts_update(r);
+	return 1;
+}
+
+int mc_netns_detach(const struct mc_netns_ctx *ctx, const char *network, const char *ctr_id,
+		    struct mc_err *err)
+{
+	struct net_store st;
+	struct net_record *all = NULL;
+	size_t n_all = 0;
+	int ret, found = 0;
+
+	if (!ipam_valid_name(ctr_id, NET_ID_MAX))
+		return mc_err_setx(err, EINVAL, "invalid container id `%.128s`",
+				   ctr_id ? ctr_id : "");
+	ret = store_open(ctx, true, &st, err);
+	if (ret < 0)
+		return ret;
+	if (network) {
+		struct net_record r;
+
+		ret = store_load(&st, network, &r, err);
+		if (ret == 0) {
+			ret = detach_one(&st, &r, ctr_id, err);
+			net_record_release(&r);
+		}
+	} else {
+		ret = net_records_load(&st, &all, &n_all, err);
+		for (size_t i = 0; ret >= 0 && i < n_all; i++) {
+			ret = detach_one(&st, &all[i], ctr_id, err);
+			found += ret > 0;
+		}
+		net_records_free(all, n_all);
+	}
+	store_close(&st);
+	return ret < 0 ? ret : 0;
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * link.c: RTM_*LINK requests: bridge and veth creation, deletion, up/down, MTU,
+ * MAC, rename, bridge master, moving into another namespace, and the link dump.
+ */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mc/cleanup.h>
+
+#include "internal.h"
+
+static int check_name(const char *name, struct mc_err *err)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n == 0 || n >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ') || strchr(name, ':'))
+		return mc_err_setx(err, EINVAL, "invalid interface name `%s`",
+				   name ? name : "(null)");
+	return 0;
+}
+
+static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int index)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ifinfomsg *ifm;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = flags;
+	ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+	ifm->ifi_family = AF_UNSPEC;
+	ifm->ifi_index = index;
+	return nlh;
+}
+
+static int index_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_NEWLINK)
+		*(int *)data = ifm->ifi_index;
+	return MNL_CB_OK;
+}
+
+int mc_netns_link_index(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int idx = 0, r;
+
+	r = check_name(name, err);
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_GETLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	r = nl_request(nl, nlh, index_cb, &idx, "get link", err);
+	if (r == -ENODEV)
+		return mc_err_setx(err, ENODEV, "no link `%s`", name);
+	if (r < 0)
+		return r;
+	if (idx <= 0)
+		return mc_err_setx(err, ENODEV, "no link `%s`", name);
+	return idx;
+}
+
+/* A request about an existing link, addressed by name. */
+static int link_simple(struct mc_netns_nl *nl, struct nlmsghdr *nlh, const char *what,
+		       const char *name, struct mc_err *err)
+{
+	char ctx[96];
+
+	snprintf(ctx, sizeof(ctx), "%s `%s`", what, name);
+	return nl_request(nl, nlh, NULL, NULL, ctx, err);
+}
+
+int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct nlattr *li;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, li);
+	return link_simple(nl, nlh, "create bridge", name, err);
+}
+
+int mc_netns_veth_create(struct mc_netns_nl *nl, const char *name, const char *peer, int peer_nsfd,
+			 struct mc_err *err)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh;
+	struct nlattr *li, *data, *pi;
+	struct ifinfomsg *pifm;
+	int r;
+
+	if ((r = check_name(name, err)) < 0 || (r = check_name(peer, err)) < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	/* VETH_INFO_PEER carries a whole ifinfomsg followed by the peer's attributes. */
+	pi = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+	memset(pifm, 0, sizeof(*pifm));
+	pifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, peer);
+	if (peer_nsfd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_nsfd);
+	mnl_attr_nest_end(nlh, pi);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	return link_simple(nl, nlh, "create veth", name, err);
+}
+
+int mc_netns_link_destroy(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_DELLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return link_simple(nl, nlh, "delete link", name, err);
+}
+
+int mc_netns_link_set_up(struct mc_netns_nl *nl, const char *name, bool up, struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	struct ifinfomsg *ifm;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_change = IFF_UP;
+	ifm->ifi_flags = up ? IFF_UP : 0;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return link_simple(nl, nlh, up ? "set up" : "set down", name, err);
+}
+
+int mc_netns_link_set_mtu(struct mc_netns_nl *nl, const char *name, unsigned mtu,
+			  struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
+	return link_simple(nl, nlh, "set mtu of", name, err);
+}
+
+int mc_netns_link_set_mac(struct mc_netns_nl *nl, const char *name, const uint8_t mac[6],
+			  struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
+	return link_simple(nl, nlh, "set mac of", name, err);
+}
+
+int mc_netns_link_rename(struct mc_netns_nl *nl, const char *name, const char *newname,
+			 struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int idx, r;
+
+	if ((r = check_name(newname, err)) < 0)
+		return r;
+	idx = mc_netns_link_index(nl, name, err);
+	if (idx < 0)
+		return idx;
+	/* Renaming by name is impossible (IFLA_IFNAME is the new name): go by index. */
+	nlh = link_msg(buf, RTM_NEWLINK, 0, idx);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, newname);
+	return link_simple(nl, nlh, "rename", name, err);
+}
+
+int mc_netns_link_set_master(struct mc_netns_nl *nl, const char *name, const char *master,
+			     struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int midx = 0, r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	if (master) {
+		midx = mc_netns_link_index(nl, master, err);
+		if (midx < 0)
+			return midx;
+	}
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
+	return link_simple(nl, nlh, "set master of", name, err);
+}
+
+static int link_move(struct mc_netns_nl *nl, const char *name, uint16_t attr, uint32_t val,
+		     struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	mnl_attr_put_u32(nlh, attr, val);
+	return link_simple(nl, nlh, "move to namespace", name, err);
+}
+
+int mc_netns_link_move_pid(struct mc_netns_nl *nl, const char *name, pid_t pid, struct mc_err *err)
+{
+	return link_move(nl, name, IFLA_NET_NS_PID, (uint32_t)pid, err);
+}
+
+int mc_netns_link_move_fd(struct mc_netns_nl *nl, const char *name, int nsfd, struct mc_err *err)
+{
+	return link_move(nl, name, IFLA_NET_NS_FD, (uint32_t)nsfd, err);
+}
+
+/* ---- dump ---- */
+
+struct link_acc {
+	struct mc_netns_link_info *v;
+	size_t n, cap;
+};
+
+static int linkinfo_kind(const struct nlattr *li, char *kind, size_t size)
+{
+	const struct nlattr *a;
+
+	mnl_attr_for_each_nested(a, li)
+	{
+		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+		    mnl_attr_validate(a, MNL_TYPE_STRING) == 0) {
+			size_t n = mnl_attr_get_payload_len(a);
+
+			if (n >= size)
+				n = size - 1;
+			memcpy(kind, mnl_attr_get_payload(a), n);
+			kind[n] = '\0';
+			kind[strnlen(kind, n)] = '\0';
+		}
+	}
+	return 0;
+}
+
+static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct link_acc *acc = data;
+	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+	struct mc_netns_link_info *li;
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	if (acc->n == acc->cap) {
+		size_t cap = acc->cap ? acc->cap * 2 : 16;
+		void *nv = realloc(acc->v, cap * sizeof(*acc->v));
+
+		if (!nv) {
+			errno = ENOMEM;
+			return MNL_CB_ERROR;
+		}
+		acc->v = nv;
+		acc->cap = cap;
+	}
+	li = &acc->v[acc->n++];
+	memset(li, 0, sizeof(*li));
+	li->index = ifm->ifi_index;
+	li->flags = ifm->ifi_flags;
+	mnl_attr_for_each(a, nlh, sizeof(*ifm))
+	{
+		switch (mnl_attr_get_type(a)) {
+		case IFLA_IFNAME:
+			if (mnl_attr_validate(a, MNL_TYPE_NUL_STRING) == 0)
+				snprintf(li->name, sizeof(li->name), "%s", mnl_attr_get_str(a));
+			break;
+		case IFLA_MTU:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				li->mtu = mnl_attr_get_u32(a);
+			break;
+		case IFLA_MASTER:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				li->master = (int)mnl_attr_get_u32(a);
+			break;
+		case IFLA_ADDRESS:
+			if (mnl_attr_get_payload_len(a) == 6)
+				memcpy(li->mac, mnl_attr_get_payload(a), 6);
+			break;
+		case IFLA_LINKINFO:
+			if (mnl_attr_validate(a, MNL_TYPE_NESTED) == 0)
+				linkinfo_kind(a, li->kind, sizeof(li->kind));
+			break;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int mc_netns_link_dump(struct mc_netns_nl *nl, struct mc_netns_link_info **out, size_t *n,
+		       struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh = link_msg(buf, RTM_GETLINK, NLM_F_DUMP, 0);
+	struct link_acc acc = { 0 };
+	int r = nl_request(nl, nlh, link_dump_cb, &acc, "dump links", err);
+
+	if (r < 0) {
+		free(acc.v);
+		return r;
+	}
+	*out = acc.v;
+	*n = acc.n;
+	return 0;
+}
