@@ -47,13 +47,14 @@ static int run(enum wl_kind kind, long arg)
 		return 0;
 	case WL_ALLOC: {
 		size_t len = (size_t)arg << 20;
-		char *p = malloc(len);
+		/* volatile: the stores must happen, or the compiler drops them with malloc */
+		volatile char *p = malloc(len);
 
 		if (!p)
 			return 2;
 		for (size_t i = 0; i < len; i += 4096)
 			p[i] = 1;
-		return 0;
+		return p[len - 1];
 	}
 	case WL_FORKBOMB: {
 		int ok = 0, failed = 0;
