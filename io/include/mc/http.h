@@ -124,8 +124,9 @@ struct mc_http_body {
 	uint64_t remaining; /* private */
 	uint64_t total;	    /* payload bytes delivered so far */
 	uint64_t max;
-	int state; /* private */
-	bool done; /* the whole body (and any trailers) has been consumed */
+	int state;    /* private */
+	unsigned aux; /* private */
+	bool done;    /* the whole body (and any trailers) has been consumed */
 };
 
 /* Request body framing: Content-Length, chunked, or none (done at once). */
@@ -141,7 +142,7 @@ void mc_http_body_init_response(struct mc_http_body *b, const struct mc_http_res
 
 /*
  * mc_http_body_next: consumes framing and payload from @buf. Returns the bytes
- * consumed (>= 0) and points *data/*data_len at the payload inside them (possibly
+ * consumed (>= 0) and points *data and *data_len at the payload inside them (possibly
  * empty). Loop while it consumes and !b->done. Errors: -EBADMSG (bad chunk syntax),
  * -EMSGSIZE (larger than max). Zero-copy: never writes to @buf.
  */
