@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <mc/cleanup.h>
+#include <mc/util.h>
 
 #include "internal.h"
 
@@ -127,6 +128,12 @@ int cgroup_bpfdev_build(const struct mc_cgroup_device_rule *rules, size_t n, voi
 		}
 		p[len++] = MOV64_IMM(BPF_REG_0, r->allow ? 1 : 0);
 		p[len++] = EXIT_INSN();
+		/*
+		 * A rule that matches everything decides alone: what would follow is
+		 * unreachable, and the verifier rejects unreachable instructions.
+		 */
+		if (!nj)
+			return (int)len;
 		/* every "goto next" lands just past this block */
 		for (size_t j = 0; j < nj; j++)
 			p[jumps[j]].off = (int16_t)(len - jumps[j] - 1);
@@ -134,6 +141,21 @@ int cgroup_bpfdev_build(const struct mc_cgroup_device_rule *rules, size_t n, voi
 	p[len++] = MOV64_IMM(BPF_REG_0, 0);
 	p[len++] = EXIT_INSN();
 	return (int)len;
+}
+
+/*
+ * verifier_reason: the line of the verifier log that says why; the log ends with
+ * statistics lines ("processed N insns ..."), so take the last line before those.
+ */
+static const char *verifier_reason(char *log)
+{
+	char *line = NULL, *save = NULL;
+
+	for (char *p = strtok_r(log, "\n", &save); p; p = strtok_r(NULL, "\n", &save))
+		if (!mc_str_has_prefix(p, "processed ") &&
+		    !mc_str_has_prefix(p, "verification time"))
+			line = p;
+	return line ? line : "";
 }
 
 static long sys_bpf(int cmd, union bpf_attr *attr)
@@ -171,15 +193,10 @@ int cgroup_bpfdev_load(const struct mc_cgroup_device_rule *rules, size_t n, stru
 	}
 	if (fd < 0) {
 		int e = errno;
-		char *nl = strrchr(log, '\n');
+		const char *why = verifier_reason(log);
 
-		/* the verifier's last line says why, when it says anything */
-		if (nl && nl == log + strlen(log) - 1) {
-			*nl = '\0';
-			nl = strrchr(log, '\n');
-		}
-		if (log[0])
-			return mc_err_set(err, e, "load device filter (%s)", nl ? nl + 1 : log);
+		if (why[0])
+			return mc_err_set(err, e, "load device filter (verifier: %s)", why);
 		return mc_err_set(err, e, "load device filter");
 	}
 	return fd;
