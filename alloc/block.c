@@ -1,0 +1,864 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Boundary-tag heaps: arena 0 grows the brk heap, other arenas map segments; blocks
+ * carry a header and (when free) a boundary tag, live in 176 size-segregated bins,
+ * are split when much larger than asked and coalesced with free neighbours in O(1).
+ * Blocks at or above the mmap threshold get a mapping of their own.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct mcm_arena mcm_arenas[MCM_MAX_ARENAS];
+int mcm_narenas = 1;
+
+#define SEG_DEFAULT (1ul << 20)
+#define BRK_STEP (256ul << 10)
+#define BRK_KEEP (128ul << 10)
+/* Split only when the rest is worth a block: 64 bytes is 4 units. */
+#define SPLIT_MIN_UNITS 4u
+/* Freed bytes per arena between two decommit sweeps of large free blocks. */
+#define SWEEP_BYTES (8ul << 20)
+#define SWEEP_MIN (256ul << 10)
+
+static size_t arena_freed[MCM_MAX_ARENAS];
+static bool brk_failed;
+
+uint32_t mcm_block_hash(const struct mcm_block *b)
+{
+	uint64_t x = (uintptr_t)b ^ ((uint64_t)b->units << 21) ^ ((uint64_t)b->flags << 53) ^
+		     ((uint64_t)b->arena << 37);
+
+	x *= 0x9e3779b97f4a7c15ull;
+	return (uint32_t)(x >> 32) ^ 0xa110c8edu;
+}
+
+static inline void hdr_set(struct mcm_block *b, uint32_t units, uint16_t flags)
+{
+	b->units = units;
+	b->flags = flags;
+	b->check = mcm_block_hash(b);
+}
+
+static inline void hdr_flags(struct mcm_block *b, uint16_t flags)
+{
+	b->flags = flags;
+	b->check = mcm_block_hash(b);
+}
+
+static inline struct mcm_block *blk_next(struct mcm_block *b)
+{
+	return (struct mcm_block *)((char *)b + (size_t)b->units * 16);
+}
+
+static inline struct mcm_block *blk_prev(struct mcm_block *b)
+{
+	return (struct mcm_block *)((char *)b - (size_t)b->prev_units * 16);
+}
+
+static inline struct mcm_block *blk_of(const void *p)
+{
+	return (struct mcm_block *)((char *)p - sizeof(struct mcm_block));
+}
+
+static inline struct mcm_segment *seg_of_first(struct mcm_block *b)
+{
+	return (struct mcm_segment *)((char *)b - MCM_SEG_HDR);
+}
+
+/* ---- bins ---- */
+
+static inline unsigned bin_of(uint32_t units)
+{
+	size_t s = (size_t)units * 16;
+	unsigned b = 63 - (unsigned)__builtin_clzl(s);
+
+	return (b - 5) * 4 + (unsigned)((s >> (b - 2)) & 3);
+}
+
+static void bin_insert(struct mcm_arena *a, struct mcm_fblock *f)
+{
+	unsigned i = bin_of(f->h.units);
+
+	f->bk = NULL;
+	f->fd = a->bins[i];
+	if (f->fd)
+		f->fd->bk = f;
+	a->bins[i] = f;
+	a->binmap[i / 64] |= 1ull << (i % 64);
+}
+
+static void bin_remove(struct mcm_arena *a, struct mcm_fblock *f)
+{
+	unsigned i = bin_of(f->h.units);
+
+	if (f->fd)
+		f->fd->bk = f->bk;
+	if (f->bk) {
+		f->bk->fd = f->fd;
+	} else {
+		if (mcm_opt.check && a->bins[i] != f)
+			mcm_die("heap", f, "free list corrupted (bin head mismatch)");
+		a->bins[i] = f->fd;
+		if (!f->fd)
+			a->binmap[i / 64] &= ~(1ull << (i % 64));
+	}
+}
+
+/*
+ * Segregated fit: first fit among at most 16 blocks of the request's own bin (whose
+ * sizes differ by < 25%), else the first block of the next non-empty bin, which fits
+ * by construction. Close to best fit at O(1) cost.
+ */
+static struct mcm_fblock *bin_find(struct mcm_arena *a, uint32_t units)
+{
+	unsigned i = bin_of(units);
+	int n = 0;
+
+	for (struct mcm_fblock *f = a->bins[i]; f && n < 16; f = f->fd, n++)
+		if (f->h.units >= units)
+			return f;
+	for (unsigned w = (i + 1) / 64; w < sizeof(a->binmap) / 8; w++) {
+		uint64_t m = a->binmap[w];
+		if (w == (i + 1) / 64)
+			m &= ~0ull << ((i + 1) % 64);
+		if (m)
+			return a->bins[w * 64 + (unsigned)__builtin_ctzll(m)];
+	}
+	return NULL;
+}
+
+/* ---- segments ---- */
+
+static void seg_link(struct mcm_arena *a, struct mcm_segment *s)
+{
+	s->prev = NULL;
+	s->next = a->segs;
+	if (s->next)
+		s->next->prev = s;
+	a->segs = s;
+}
+
+static void seg_unlink(struct mcm_arena *a, struct mcm_segment *s)
+{
+	if (s->next)
+		s->next->prev = s->prev;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		a->segs = s->next;
+}
+
+/* Lays out one free block and the fence over [first, end). */
+static struct mcm_fblock *seg_format(struct mcm_arena *a, struct mcm_segment *s)
+{
+	struct mcm_block *first = (struct mcm_block *)((char *)s + MCM_SEG_HDR);
+	struct mcm_block *fence = (struct mcm_block *)((char *)s + s->size - 16);
+	uint32_t units = (uint32_t)(((char *)fence - (char *)first) / 16);
+
+	first->arena = a->index;
+	first->prev_units = 0;
+	hdr_set(first, units, MCM_B_PINUSE | MCM_B_FIRST);
+	fence->arena = a->index;
+	fence->prev_units = units;
+	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	return (struct mcm_fblock *)first;
+}
+
+static bool seg_new(struct mcm_arena *a, uint32_t units)
+{
+	struct mcm_segment *s = a->spare;
+	size_t need = (size_t)units * 16 + MCM_SEG_HDR + 16;
+
+	if (s && s->size >= need) {
+		a->spare = NULL;
+	} else {
+		size_t len = need < SEG_DEFAULT ? SEG_DEFAULT : (need + 4095) & ~4095ul;
+		s = mcm_os_map(len);
+		if (!s)
+			return false;
+		s->size = len;
+		s->arena = a;
+		s->is_brk = 0;
+		a->mapped += len;
+		a->n_grow++;
+	}
+	seg_link(a, s);
+	bin_insert(a, seg_format(a, s));
+	return true;
+}
+
+static void seg_release(struct mcm_arena *a, struct mcm_segment *s)
+{
+	seg_unlink(a, s);
+	if (!a->spare && s->size == SEG_DEFAULT) {
+		a->spare = s;
+		return;
+	}
+	a->mapped -= s->size;
+	a->n_trim++;
+	mcm_os_unmap(s, s->size);
+}
+
+static inline struct mcm_block *brk_fence(struct mcm_arena *a)
+{
+	return (struct mcm_block *)((char *)a->brk + a->brk->size - 16);
+}
+
+/*
+ * Extends the brk heap by at least `units`. The old fence becomes the header of the
+ * new space, which is then merged with a free block before it. Fails (and arena 0
+ * falls back to mapped segments for good) if someone else moved the break.
+ */
+static bool brk_grow(struct mcm_arena *a, uint32_t units)
+{
+	size_t incr = ((size_t)units * 16 + 16 + BRK_STEP - 1) & ~(BRK_STEP - 1);
+
+	if (brk_failed)
+		return false;
+	if (!a->brk) {
+		char *cur = sbrk(0);
+		size_t pad = (16 - (uintptr_t)cur % 16) % 16;
+		if (cur == (void *)-1 || sbrk((intptr_t)(pad + incr)) != cur) {
+			brk_failed = true;
+			return false;
+		}
+		struct mcm_segment *s = (struct mcm_segment *)(cur + pad);
+		s->size = incr;
+		s->arena = a;
+		s->is_brk = 1;
+		s->next = s->prev = NULL;
+		a->brk = s;
+		a->mapped += incr;
+		a->n_grow++;
+		bin_insert(a, seg_format(a, s));
+		return true;
+	}
+	if (units > UINT32_MAX / 2 || a->brk->size + incr > (16ul << 30))
+		return false;
+	char *end = (char *)a->brk + a->brk->size;
+	char *got = sbrk((intptr_t)incr);
+	if (got == (void *)-1)
+		return false;
+	if (got != end) {
+		/* Not contiguous: hand the piece back only if the break is still ours. */
+		if ((char *)sbrk(0) == got + incr)
+			sbrk(-(intptr_t)incr);
+		brk_failed = true;
+		return false;
+	}
+	struct mcm_block *old = brk_fence(a);
+	uint32_t nu = (uint32_t)(incr / 16);
+	uint16_t pflag = old->flags & MCM_B_PINUSE;
+	a->brk->size += incr;
+	a->mapped += incr;
+	a->n_grow++;
+	struct mcm_block *fence = brk_fence(a);
+	fence->arena = a->index;
+	hdr_set(old, nu, pflag);
+	if (!pflag) {
+		struct mcm_block *prev = blk_prev(old);
+		bin_remove(a, (struct mcm_fblock *)prev);
+		hdr_set(prev, prev->units + nu, prev->flags);
+		old = prev;
+	}
+	fence->prev_units = old->units;
+	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	bin_insert(a, (struct mcm_fblock *)old);
+	return true;
+}
+
+/* Gives the top of the brk heap back, keeping `keep` bytes. b is the free top block. */
+static bool brk_trim(struct mcm_arena *a, struct mcm_block *b, size_t keep)
+{
+	size_t have = (size_t)b->units * 16;
+	char *end = (char *)a->brk + a->brk->size;
+
+	if (have <= keep + 4096 || (char *)sbrk(0) != end)
+		return false;
+	size_t rel = (have - keep) & ~4095ul;
+	uint32_t nu = b->units - (uint32_t)(rel / 16);
+	if (sbrk(-(intptr_t)rel) == (void *)-1)
+		return false;
+	a->brk->size -= rel;
+	a->mapped -= rel;
+	a->n_trim++;
+	hdr_set(b, nu, b->flags);
+	struct mcm_block *fence = brk_fence(a);
+	fence->arena = a->index;
+	fence->prev_units = nu;
+	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	return true;
+}
+
+/* Decommits the pages inside a free block; its header and links stay. */
+static void decommit_interior(struct mcm_block *b)
+{
+	uintptr_t lo = ((uintptr_t)b + sizeof(struct mcm_fblock) + 4095) & ~4095ul;
+	uintptr_t hi = ((uintptr_t)b + (size_t)b->units * 16) & ~4095ul;
+
+	if (hi > lo)
+		mcm_os_decommit((void *)lo, hi - lo);
+}
+
+static void sweep(struct mcm_arena *a)
+{
+	for (unsigned i = bin_of(SWEEP_MIN / 16); i < MCM_NBINS; i++)
+		for (struct mcm_fblock *f = a->bins[i]; f; f = f->fd)
+			decommit_interior(&f->h);
+}
+
+/* ---- allocation ---- */
+
+static inline uint32_t units_for(size_t size)
+{
+	size_t u = (size + 16 + 15) / 16;
+
+	return u < 2 ? 2 : (uint32_t)u;
+}
+
+/* Marks free block f (already out of its bin) used with `units`, splitting the rest. */
+static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
+{
+	struct mcm_block *b = &f->h;
+	uint16_t keep = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+
+	if (b->units - units >= SPLIT_MIN_UNITS) {
+		struct mcm_block *r = (struct mcm_block *)((char *)b + (size_t)units * 16);
+		uint32_t ru = b->units - units;
+		r->arena = a->index;
+		hdr_set(r, ru, MCM_B_PINUSE);
+		blk_next(r)->prev_units = ru;
+		hdr_set(b, units, keep | MCM_B_INUSE);
+		bin_insert(a, (struct mcm_fblock *)r);
+	} else {
+		struct mcm_block *n = blk_next(b);
+		hdr_set(b, b->units, keep | MCM_B_INUSE);
+		hdr_flags(n, n->flags | MCM_B_PINUSE);
+	}
+	a->in_use += (size_t)b->units * 16;
+	return b + 1;
+}
+
+static void *large_alloc(size_t size, size_t align, bool *fresh);
+
+void *mcm_block_alloc(struct mcm_arena *a, size_t size)
+{
+	if (size >= mcm_opt.mmap_threshold)
+		return large_alloc(size, 16, NULL);
+
+	uint32_t units = units_for(size);
+	mcm_lock(&a->lock);
+	for (;;) {
+		struct mcm_fblock *f = bin_find(a, units);
+		if (f) {
+			bin_remove(a, f);
+			void *p = take(a, f, units);
+			mcm_unlock(&a->lock);
+			return p;
+		}
+		if (!(a->index == 0 && brk_grow(a, units)) && !seg_new(a, units)) {
+			mcm_unlock(&a->lock);
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+}
+
+/*
+ * Over-allocates by the alignment, then frees the misaligned head as a block of its
+ * own (at least SPLIT_MIN_UNITS, hence the extra) and splits the tail in take().
+ */
+void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
+{
+	if (size >= mcm_opt.mmap_threshold || align >= mcm_opt.mmap_threshold)
+		return large_alloc(size, align, NULL);
+	if (size > UINT32_MAX / 2)
+		return large_alloc(size, align, NULL);
+
+	uint32_t units = units_for(size);
+	uint32_t want = units + (uint32_t)(align / 16) + SPLIT_MIN_UNITS + 1;
+	mcm_lock(&a->lock);
+	for (;;) {
+		struct mcm_fblock *f = bin_find(a, want);
+		if (!f) {
+			if (!(a->index == 0 && brk_grow(a, want)) && !seg_new(a, want)) {
+				mcm_unlock(&a->lock);
+				errno = ENOMEM;
+				return NULL;
+			}
+			continue;
+		}
+		bin_remove(a, f);
+		struct mcm_block *b = &f->h;
+		uintptr_t pay = (uintptr_t)(b + 1);
+		uintptr_t al = (pay + align - 1) & ~(align - 1);
+		while (al != pay && al - pay < SPLIT_MIN_UNITS * 16)
+			al += align;
+		if (al != pay) {
+			/* The head becomes a free block; b2 starts at the aligned payload. */
+			uint32_t hu = (uint32_t)((al - pay) / 16);
+			struct mcm_block *b2 = (struct mcm_block *)(al - 16);
+			uint32_t rest = b->units - hu;
+			hdr_set(b, hu, b->flags & (MCM_B_PINUSE | MCM_B_FIRST));
+			b2->arena = a->index;
+			b2->prev_units = hu;
+			hdr_set(b2, rest, 0);
+			blk_next(b2)->prev_units = rest;
+			bin_insert(a, (struct mcm_fblock *)b);
+			f = (struct mcm_fblock *)b2;
+		}
+		void *p = take(a, f, units);
+		mcm_unlock(&a->lock);
+		return p;
+	}
+}
+
+/* ---- checks ---- */
+
+static bool in_segment(const void *p)
+{
+	for (int i = 0; i < mcm_narenas; i++) {
+		struct mcm_arena *a = &mcm_arenas[i];
+		bool found = false;
+		mcm_lock(&a->lock);
+		if (a->brk && (char *)p > (char *)a->brk &&
+		    (char *)p < (char *)a->brk + a->brk->size)
+			found = true;
+		for (struct mcm_segment *s = a->segs; s && !found; s = s->next)
+			if ((char *)p > (char *)s && (char *)p < (char *)s + s->size)
+				found = true;
+		mcm_unlock(&a->lock);
+		if (found)
+			return true;
+	}
+	bool found = false;
+	mcm_lock(&mcm_large_lock);
+	for (struct mcm_large *l = mcm_large_list; l && !found; l = l->next)
+		if ((char *)p > (char *)l->map && (char *)p < (char *)l->map + l->maplen)
+			found = true;
+	mcm_unlock(&mcm_large_lock);
+	return found;
+}
+
+struct mcm_block *mcm_block_of(const void *p, const char *op)
+{
+	struct mcm_block *b = blk_of(p);
+
+	if ((uintptr_t)p % 16)
+		mcm_die(op, p, "invalid pointer (not 16-byte aligned, never returned by malloc)");
+	if (mcm_opt.check && !in_segment(p))
+		mcm_die(op, p, "invalid pointer (not in any mcmalloc heap)");
+	if (b->check != mcm_block_hash(b) || (b->flags & MCM_B_FENCE) ||
+	    (!(b->flags & MCM_B_MMAP) && (b->arena >= mcm_narenas || b->units < 2)))
+		mcm_die(op, p, "invalid pointer or overwritten block header");
+	if (!(b->flags & MCM_B_INUSE))
+		mcm_die(op, p, "double free (block is already free)");
+	if (mcm_opt.check && !(b->flags & MCM_B_MMAP)) {
+		struct mcm_block *n = blk_next(b);
+		if (n->check != mcm_block_hash(n))
+			mcm_die(op, p, "header of the next block overwritten (buffer overflow?)");
+		if (!(b->flags & MCM_B_PINUSE)) {
+			struct mcm_block *pr = blk_prev(b);
+			if (pr->check != mcm_block_hash(pr) || pr->units != b->prev_units)
+				mcm_die(op, p, "header of the previous block overwritten");
+		}
+	}
+	return b;
+}
+
+/* ---- free ---- */
+
+static void large_free(struct mcm_block *b);
+
+/* Merges free block b (INUSE clear, not in a bin) with free neighbours; a->lock held. */
+static void release(struct mcm_arena *a, struct mcm_block *b)
+{
+	uint32_t units = b->units;
+	uint16_t flags = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+
+	if (!(flags & MCM_B_PINUSE)) {
+		struct mcm_block *p = blk_prev(b);
+		bin_remove(a, (struct mcm_fblock *)p);
+		/* The dead header stays valid and free, so a second free says "double free". */
+		hdr_set(b, b->units, 0);
+		units += p->units;
+		flags = p->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+		b = p;
+	}
+	struct mcm_block *n = (struct mcm_block *)((char *)b + (size_t)units * 16);
+	if (!(n->flags & MCM_B_INUSE)) {
+		bin_remove(a, (struct mcm_fblock *)n);
+		units += n->units;
+		hdr_set(n, n->units, 0);
+	}
+	hdr_set(b, units, flags);
+	n = blk_next(b);
+	n->prev_units = units;
+	hdr_flags(n, n->flags & ~MCM_B_PINUSE);
+
+	if (n->flags & MCM_B_FENCE) {
+		if (a->brk && n == brk_fence(a)) {
+			if ((size_t)units * 16 > mcm_opt.trim_threshold)
+				brk_trim(a, b, BRK_KEEP);
+		} else if (flags & MCM_B_FIRST) {
+			seg_release(a, seg_of_first(b));
+			return;
+		}
+	}
+	bin_insert(a, (struct mcm_fblock *)b);
+}
+
+void mcm_block_free(void *p)
+{
+	struct mcm_block *b = mcm_block_of(p, "free()");
+
+	if (b->flags & MCM_B_MMAP) {
+		large_free(b);
+		return;
+	}
+	struct mcm_arena *a = &mcm_arenas[b->arena];
+	size_t sz = (size_t)b->units * 16;
+	mcm_lock(&a->lock);
+	a->in_use -= sz;
+	hdr_flags(b, b->flags & ~MCM_B_INUSE);
+	release(a, b);
+	arena_freed[a->index] += sz;
+	if (arena_freed[a->index] > SWEEP_BYTES) {
+		arena_freed[a->index] = 0;
+		sweep(a);
+	}
+	mcm_unlock(&a->lock);
+}
+
+size_t mcm_block_usable(const void *p)
+{
+	struct mcm_block *b = mcm_block_of(p, "malloc_usable_size()");
+
+	if (b->flags & MCM_B_MMAP) {
+		struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(struct mcm_large));
+		return (size_t)((char *)l->map + l->maplen - (char *)p);
+	}
+	return (size_t)b->units * 16 - 16;
+}
+
+static void *large_resize(struct mcm_block *b, size_t size);
+
+void *mcm_block_resize(void *p, size_t size)
+{
+	struct mcm_block *b = mcm_block_of(p, "realloc()");
+
+	if (b->flags & MCM_B_MMAP)
+		return large_resize(b, size);
+	if (size >= mcm_opt.mmap_threshold && size > mcm_block_usable(p))
+		return NULL;
+	if (size > UINT32_MAX / 2)
+		return NULL;
+
+	uint32_t units = units_for(size);
+	struct mcm_arena *a = &mcm_arenas[b->arena];
+	mcm_lock(&a->lock);
+	if (units > b->units) {
+		struct mcm_block *n = blk_next(b);
+		if (a->brk) {
+			/* At the top of the brk heap: move the break instead of the block. */
+			bool nfree = !(n->flags & MCM_B_INUSE);
+			struct mcm_block *top = nfree ? blk_next(n) : n;
+			if (top == brk_fence(a) && b->units + (nfree ? n->units : 0) < units)
+				brk_grow(a, units - b->units);
+			n = blk_next(b);
+		}
+		if ((n->flags & MCM_B_INUSE) || b->units + n->units < units) {
+			mcm_unlock(&a->lock);
+			return NULL;
+		}
+		bin_remove(a, (struct mcm_fblock *)n);
+		a->in_use += (size_t)n->units * 16;
+		hdr_set(n, n->units, 0);
+		hdr_set(b, b->units + n->units, b->flags);
+		n = blk_next(b);
+		hdr_flags(n, n->flags | MCM_B_PINUSE);
+	}
+	if (b->units - units >= SPLIT_MIN_UNITS) {
+		/* Shrink: the tail becomes a free block, merged with a free successor. */
+		struct mcm_block *r = (struct mcm_block *)((char *)b + (size_t)units * 16);
+		uint32_t ru = b->units - units;
+		r->arena = a->index;
+		r->prev_units = 0;
+		hdr_set(r, ru, MCM_B_PINUSE);
+		hdr_set(b, units, b->flags);
+		a->in_use -= (size_t)ru * 16;
+		release(a, r);
+	}
+	mcm_unlock(&a->lock);
+	return p;
+}
+
+/* ---- large blocks ---- */
+
+/*
+ * A large block's mapping:
+ *   map: | ... | struct mcm_large (32) | struct mcm_block (16) | payload ... |
+ * The payload is at map + 64 unless an alignment pushed it further.
+ */
+struct mcm_large *mcm_large_list;
+struct mcm_lock mcm_large_lock;
+
+#define LCACHE 16
+static struct {
+	void *map;
+	size_t len;
+} lcache[LCACHE];
+static size_t lcache_bytes;
+static struct mcm_large_stats lstats;
+
+static void large_link(struct mcm_large *l)
+{
+	l->prev = NULL;
+	l->next = mcm_large_list;
+	if (l->next)
+		l->next->prev = l;
+	mcm_large_list = l;
+}
+
+static void large_unlink(struct mcm_large *l)
+{
+	if (l->next)
+		l->next->prev = l->prev;
+	if (l->prev)
+		l->prev->next = l->next;
+	else
+		mcm_large_list = l->next;
+}
+
+static void *large_alloc(size_t size, size_t align, bool *fresh)
+{
+	size_t need;
+	void *map = NULL;
+
+	if (align < 64)
+		align = 64;
+	if (__builtin_add_overflow(size, (align == 64 ? 64 : 64 + align) + 4095, &need)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	need &= ~4095ul;
+	mcm_lock(&mcm_large_lock);
+	if (align == 64) {
+		for (int i = 0; i < LCACHE; i++) {
+			if (lcache[i].map && lcache[i].len >= need &&
+			    lcache[i].len - need <= need / 4) {
+				map = lcache[i].map;
+				need = lcache[i].len;
+				lcache[i].map = NULL;
+				lcache_bytes -= need;
+				lstats.cached_n--;
+				lstats.n_reuse++;
+				break;
+			}
+		}
+	}
+	mcm_unlock(&mcm_large_lock);
+	if (fresh)
+		*fresh = !map;
+	if (!map) {
+		map = mcm_os_map(need);
+		if (!map) {
+			errno = ENOMEM;
+			return NULL;
+		}
+	}
+	uintptr_t pay = ((uintptr_t)map + 64 + align - 1) & ~(align - 1);
+	struct mcm_block *b = blk_of((void *)pay);
+	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
+	l->map = map;
+	l->maplen = need;
+	b->prev_units = 0;
+	b->arena = 0;
+	hdr_set(b, 0, MCM_B_MMAP | MCM_B_INUSE);
+	mcm_lock(&mcm_large_lock);
+	large_link(l);
+	lstats.n++;
+	lstats.bytes += need;
+	lstats.n_map++;
+	mcm_unlock(&mcm_large_lock);
+	return (void *)pay;
+}
+
+static void large_free(struct mcm_block *b)
+{
+	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
+	void *map = l->map;
+	size_t len = l->maplen;
+
+	hdr_flags(b, MCM_B_MMAP);
+	mcm_lock(&mcm_large_lock);
+	large_unlink(l);
+	lstats.n--;
+	lstats.bytes -= len;
+	lstats.n_unmap++;
+	if (len <= mcm_opt.large_cache_max / 4) {
+		/* Keep it for reuse: evict the oldest until it fits the cache budget. */
+		int slot = -1;
+		for (int i = 0; i < LCACHE && lcache_bytes + len > mcm_opt.large_cache_max; i++) {
+			if (lcache[i].map) {
+				mcm_os_unmap(lcache[i].map, lcache[i].len);
+				lcache_bytes -= lcache[i].len;
+				lcache[i].map = NULL;
+				lstats.cached_n--;
+			}
+		}
+		for (int i = 0; i < LCACHE && slot < 0; i++)
+			if (!lcache[i].map)
+				slot = i;
+		if (slot >= 0 && lcache_bytes + len <= mcm_opt.large_cache_max) {
+			lcache[slot].map = map;
+			lcache[slot].len = len;
+			lcache_bytes += len;
+			lstats.cached_n++;
+			map = NULL;
+		}
+	}
+	mcm_unlock(&mcm_large_lock);
+	if (map)
+		mcm_os_unmap(map, len);
+}
+
+static void *large_resize(struct mcm_block *b, size_t size)
+{
+	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
+	size_t off = (size_t)((char *)(b + 1) - (char *)l->map);
+	size_t need;
+
+	if (__builtin_add_overflow(size, off + 4095, &need))
+		return NULL;
+	need &= ~4095ul;
+	if (need == l->maplen)
+		return b + 1;
+	/* Keep small blocks out of mappings: let the caller move a big shrink to a heap. */
+	if (size < mcm_opt.mmap_threshold / 2)
+		return NULL;
+	mcm_lock(&mcm_large_lock);
+	large_unlink(l);
+	void *nm = mremap(l->map, l->maplen, need, MREMAP_MAYMOVE);
+	if (nm == MAP_FAILED) {
+		large_link(l);
+		mcm_unlock(&mcm_large_lock);
+		return NULL;
+	}
+	lstats.bytes += need - l->maplen;
+	struct mcm_block *nb = (struct mcm_block *)((char *)nm + off - 16);
+	struct mcm_large *nl = (struct mcm_large *)((char *)nb - sizeof(*nl));
+	nl->map = nm;
+	nl->maplen = need;
+	hdr_set(nb, 0, MCM_B_MMAP | MCM_B_INUSE);
+	large_link(nl);
+	mcm_unlock(&mcm_large_lock);
+	return nb + 1;
+}
+
+void *mcm_block_calloc(struct mcm_arena *a, size_t size)
+{
+	void *p;
+
+	if (size >= mcm_opt.mmap_threshold) {
+		bool fresh = false;
+		/* A fresh mapping is already zero: skip the memset that would fault it all in. */
+		p = large_alloc(size, 16, &fresh);
+		if (p && !fresh)
+			memset(p, 0, size);
+		return p;
+	}
+	p = mcm_block_alloc(a, size);
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void mcm_large_stats(struct mcm_large_stats *s)
+{
+	mcm_lock(&mcm_large_lock);
+	*s = lstats;
+	s->cached_bytes = lcache_bytes;
+	mcm_unlock(&mcm_large_lock);
+}
+
+/* ---- maintenance ---- */
+
+void mcm_block_init(void)
+{
+	int n = mcm_os_ncpu() * 8;
+
+	for (int i = 0; i < MCM_MAX_ARENAS; i++)
+		mcm_arenas[i].index = (uint16_t)i;
+	mcm_narenas = n < 8 ? 8 : n > MCM_MAX_ARENAS ? MCM_MAX_ARENAS : n;
+}
+
+int mcm_block_trim(size_t pad)
+{
+	int released = 0;
+
+	for (int i = 0; i < mcm_narenas; i++) {
+		struct mcm_arena *a = &mcm_arenas[i];
+		mcm_lock(&a->lock);
+		if (a->spare) {
+			a->mapped -= a->spare->size;
+			mcm_os_unmap(a->spare, a->spare->size);
+			a->spare = NULL;
+			released = 1;
+		}
+		if (a->brk) {
+			struct mcm_block *f = brk_fence(a);
+			if (!(f->flags & MCM_B_PINUSE)) {
+				struct mcm_block *top = blk_prev(f);
+				bin_remove(a, (struct mcm_fblock *)top);
+				if (brk_trim(a, top, pad < 4096 ? 4096 : pad))
+					released = 1;
+				bin_insert(a, (struct mcm_fblock *)top);
+			}
+		}
+		for (unsigned b = bin_of(4096 * 2 / 16); b < MCM_NBINS; b++)
+			for (struct mcm_fblock *f = a->bins[b]; f; f = f->fd) {
+				decommit_interior(&f->h);
+				released = 1;
+			}
+		mcm_unlock(&a->lock);
+	}
+	mcm_lock(&mcm_large_lock);
+	for (int i = 0; i < LCACHE; i++) {
+		if (lcache[i].map) {
+			mcm_os_unmap(lcache[i].map, lcache[i].len);
+			lcache[i].map = NULL;
+			released = 1;
+		}
+	}
+	lcache_bytes = 0;
+	lstats.cached_n = 0;
+	mcm_unlock(&mcm_large_lock);
+	return released;
+}
+
+void mcm_block_fork_prepare(void)
+{
+	for (int i = 0; i < mcm_narenas; i++)
+		mcm_lock(&mcm_arenas[i].lock);
+	mcm_lock(&mcm_large_lock);
+}
+
+void mcm_block_fork_parent(void)
+{
+	mcm_unlock(&mcm_large_lock);
+	for (int i = mcm_narenas - 1; i >= 0; i--)
+		mcm_unlock(&mcm_arenas[i].lock);
+}
+
+void mcm_block_fork_child(void)
+{
+	/* Only the forking thread exists now and it held every lock: reset, don't wake. */
+	mcm_large_lock.v = 0;
+	for (int i = 0; i < mcm_narenas; i++)
+		mcm_arenas[i].lock.v = 0;
+}

@@ -1,0 +1,310 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bottom layer: memory from the kernel, futex locks, MCMALLOC_* options and a
+ * write(2)-based formatter. Nothing here may allocate or touch stdio: it runs inside
+ * malloc, possibly before libc has finished starting up.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+struct mcm_options mcm_opt = {
+	.small = true,
+	.mmap_threshold = 256 << 10,
+	.trim_threshold = 1 << 20,
+	.large_cache_max = 16 << 20,
+};
+
+static long futex(int *uaddr, int op, int val)
+{
+	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
+}
+
+void mcm_lock(struct mcm_lock *l)
+{
+	int c = 0;
+
+	if (likely(__atomic_compare_exchange_n(&l->v, &c, 1, false, __ATOMIC_ACQUIRE,
+					       __ATOMIC_RELAXED)))
+		return;
+	for (int i = 0; i < 64; i++) {
+		__builtin_ia32_pause();
+		c = 0;
+		if (__atomic_load_n(&l->v, __ATOMIC_RELAXED) == 0 &&
+		    __atomic_compare_exchange_n(&l->v, &c, 1, false, __ATOMIC_ACQUIRE,
+						__ATOMIC_RELAXED))
+			return;
+	}
+	/* Acquire pairs with the release exchange in mcm_unlock. */
+	while (__atomic_exchange_n(&l->v, 2, __ATOMIC_ACQUIRE) != 0)
+		futex(&l->v, FUTEX_WAIT_PRIVATE, 2);
+}
+
+void mcm_unlock(struct mcm_lock *l)
+{
+	/* Release: everything written under the lock is visible to the next owner. */
+	if (__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2)
+		futex(&l->v, FUTEX_WAKE_PRIVATE, 1);
+}
+
+void *mcm_os_map(size_t len)
+{
+	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void *mcm_os_reserve(size_t len)
+{
+	/* PROT_NONE + NORESERVE: address space only, no commit charge until mcm_os_commit. */
+	void *p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+int mcm_os_commit(void *p, size_t len)
+{
+	return mprotect(p, len, PROT_READ | PROT_WRITE) ? -errno : 0;
+}
+
+void mcm_os_unmap(void *p, size_t len)
+{
+	int saved = errno;
+
+	/* Best-effort: munmap of our own mapping fails only on bad arguments. */
+	munmap(p, len);
+	errno = saved;
+}
+
+void mcm_os_decommit(void *p, size_t len)
+{
+	int saved = errno;
+
+	/*
+	 * MADV_DONTNEED rather than MADV_FREE: the pages leave RSS now, which is what a
+	 * container's memory limit and the user's `ps` see. Best-effort on failure.
+	 */
+	madvise(p, len, MADV_DONTNEED);
+	errno = saved;
+}
+
+int mcm_os_ncpu(void)
+{
+	cpu_set_t set;
+
+	/* The raw syscall: sched_getaffinity(3) and sysconf may allocate in some libcs. */
+	memset(&set, 0, sizeof(set));
+	if (syscall(SYS_sched_getaffinity, 0, sizeof(set), &set) <= 0)
+		return 1;
+	int n = CPU_COUNT(&set);
+	return n > 0 ? n : 1;
+}
+
+/* ---- options ---- */
+
+extern char **environ;
+
+static const char *env(const char *name)
+{
+	size_t n = strlen(name);
+
+	/* environ may be NULL when ld.so allocates before libc is initialised. */
+	if (!environ)
+		return NULL;
+	for (char **e = environ; *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
+}
+
+__attribute__((noreturn)) static void bad_option(const char *name, const char *val, const char *why)
+{
+	struct mcm_out o;
+
+	mcm_out_init(&o, 2);
+	mcm_out_str(&o, "mcmalloc: ");
+	mcm_out_str(&o, name);
+	mcm_out_str(&o, ": invalid value `");
+	mcm_out_str(&o, val);
+	mcm_out_str(&o, "`: ");
+	mcm_out_str(&o, why);
+	mcm_out_str(&o, "\n");
+	mcm_out_flush(&o);
+	_exit(127);
+}
+
+static bool opt_bool(const char *name, bool def)
+{
+	const char *v = env(name);
+
+	if (!v || !*v)
+		return def;
+	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
+		return true;
+	if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
+		return false;
+	bad_option(name, v, "expected 0 or 1");
+}
+
+/* A size: decimal with an optional k, m or g suffix (binary units). */
+static size_t opt_size(const char *name, size_t def, size_t min, size_t max)
+{
+	const char *v = env(name), *s;
+	uint64_t n = 0;
+
+	if (!v || !*v)
+		return def;
+	for (s = v; *s >= '0' && *s <= '9'; s++) {
+		if (n > (UINT64_MAX - 9) / 10)
+			bad_option(name, v, "too large");
+		n = n * 10 + (uint64_t)(*s - '0');
+	}
+	if (s == v)
+		bad_option(name, v, "expected a size such as 262144 or 256k");
+	unsigned shift = 0;
+	switch (*s) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		s++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		s++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		s++;
+		break;
+	}
+	if (*s)
+		bad_option(name, v, "expected a size such as 262144 or 256k");
+	if (n > (max >> shift) || (n << shift) < min)
+		bad_option(name, v, "out of range");
+	return (size_t)(n << shift);
+}
+
+void mcm_options_read(void)
+{
+	mcm_opt.check = opt_bool("MCMALLOC_CHECK", false);
+	mcm_opt.stats = opt_bool("MCMALLOC_STATS", false);
+	mcm_opt.small = opt_bool("MCMALLOC_SMALL", true);
+	mcm_opt.dump = env("MCMALLOC_DUMP");
+	if (mcm_opt.dump && !*mcm_opt.dump)
+		mcm_opt.dump = NULL;
+	mcm_opt.mmap_threshold =
+		opt_size("MCMALLOC_MMAP_THRESHOLD", mcm_opt.mmap_threshold, 16 << 10, 1ul << 30);
+	mcm_opt.trim_threshold =
+		opt_size("MCMALLOC_TRIM_THRESHOLD", mcm_opt.trim_threshold, 64 << 10, 1ul << 40);
+	mcm_opt.large_cache_max =
+		opt_size("MCMALLOC_LARGE_CACHE", mcm_opt.large_cache_max, 0, 1ul << 32);
+}
+
+/* ---- output ---- */
+
+void mcm_out_init(struct mcm_out *o, int fd)
+{
+	o->fd = fd;
+	o->err = 0;
+	o->len = 0;
+}
+
+int mcm_out_flush(struct mcm_out *o)
+{
+	size_t off = 0;
+
+	while (off < o->len && !o->err) {
+		ssize_t n = write(o->fd, o->buf + off, o->len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			o->err = n < 0 ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	o->len = 0;
+	return o->err;
+}
+
+void mcm_out_str(struct mcm_out *o, const char *s)
+{
+	while (*s) {
+		if (o->len == sizeof(o->buf))
+			mcm_out_flush(o);
+		o->buf[o->len++] = *s++;
+	}
+}
+
+void mcm_out_u64(struct mcm_out *o, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp) - 1;
+
+	tmp[i] = 0;
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	mcm_out_str(o, tmp + i);
+}
+
+void mcm_out_hex(struct mcm_out *o, uint64_t v)
+{
+	char tmp[24];
+	int i = sizeof(tmp) - 1;
+
+	tmp[i] = 0;
+	do {
+		tmp[--i] = "0123456789abcdef"[v & 15];
+		v >>= 4;
+	} while (v);
+	tmp[--i] = 'x';
+	tmp[--i] = '0';
+	mcm_out_str(o, tmp + i);
+}
+
+void mcm_out_size(struct mcm_out *o, uint64_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	unsigned u = 0;
+	uint64_t tenths = v * 10;
+
+	while (tenths >= 10240 && u < 4) {
+		tenths /= 1024;
+		u++;
+	}
+	mcm_out_u64(o, tenths / 10);
+	if (u) {
+		char d[3] = { '.', (char)('0' + tenths % 10), 0 };
+		mcm_out_str(o, d);
+	}
+	mcm_out_str(o, " ");
+	mcm_out_str(o, unit[u]);
+}
+
+void mcm_die(const char *what, const void *ptr, const char *why)
+{
+	struct mcm_out o;
+
+	mcm_out_init(&o, 2);
+	mcm_out_str(&o, "mcmalloc: ");
+	mcm_out_str(&o, what);
+	mcm_out_str(&o, " ");
+	mcm_out_hex(&o, (uintptr_t)ptr);
+	mcm_out_str(&o, ": ");
+	mcm_out_str(&o, why);
+	mcm_out_str(&o, "\n");
+	mcm_out_flush(&o);
+	abort();
+}
