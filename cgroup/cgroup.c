@@ -245,6 +245,28 @@ static int remove_until_gone(struct mc_cgroup *cg, struct mc_err *err)
 	}
 }
 
+/* remove_made_parents: after the leaf is gone, the parents create made itself. */
+static void remove_made_parents(struct mc_cgroup *cg)
+{
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		size_t first = cg->dirs[i].first_created;
+		char path[PATH_MAX];
+		char *slash;
+
+		if (!first)
+			continue;
+		mc_strlcpy(path, cg->dirs[i].path, sizeof(path));
+		while ((slash = strrchr(path, '/')) && (size_t)(slash - path) >= first) {
+			*slash = '\0';
+			/* Best-effort rollback: the create error is what gets reported. */
+			if (cg->root->fake)
+				mc_fs_rm_rf(path, NULL);
+			else if (rmdir(path) < 0)
+				mc_log_warn("rmdir `%s`: %s", path, mc_strerror(errno));
+		}
+	}
+}
+
 int mc_cgroup_create(const char *path, const struct mc_cgroup_limits *lim, struct mc_cgroup **out,
 		     struct mc_err *err)
 {
@@ -269,6 +291,8 @@ out_rmdir:
 	/* Best-effort: the apply error is what the caller needs to see. */
 	if (remove_until_gone(cg, NULL) < 0)
 		mc_log_warn("cgroup `%s`: could not remove it after a failed create", cg->rel);
+	else
+		remove_made_parents(cg);
 out_free:
 	mc_err_wrap(err, "create cgroup `%s`", path);
 	free(cg);

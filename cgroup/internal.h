@@ -55,6 +55,9 @@ struct cgroup_dir {
 	char path[PATH_MAX];
 	unsigned mask;
 	bool removed;
+	/* set by create: length of the first directory it made (0: none), so a failed
+	 * create can also remove the parents it made */
+	size_t first_created;
 };
 
 struct cgroup_ops;

@@ -5,9 +5,10 @@ mccgroup_SRCS := cgroup/cgroup.c cgroup/v1.c cgroup/v2.c cgroup/resources.c \
 	cgroup/bpfdev.c cgroup/util.c
 
 COLLECTIONS += cgroup
-TESTS_cgroup_PROGS := parse fake_v2 real_v1 real_v2
+TESTS_cgroup_PROGS := parse fake_v2 fake_v1 real_v1 real_v2
 TESTS_cgroup_LIBS := mccgroup mccommon
 TESTS_cgroup_CFLAGS := -Icgroup
 TESTS_cgroup_fake_v2_SRCS := tests/cgroup/workload.c
 TESTS_cgroup_real_v1_SRCS := tests/cgroup/workload.c
 TESTS_cgroup_real_v2_SRCS := tests/cgroup/workload.c
+TESTS_cgroup_fake_v1_SRCS := tests/cgroup/workload.c

@@ -153,8 +153,11 @@ static int v1_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, s
 	for (i = 0; i < cg->n_dirs; i++)
 		if ((r = mkdir_chain(cg, i, &first[i], err)) < 0)
 			break;
-	if (r == 0)
+	if (r == 0) {
+		for (i = 0; i < cg->n_dirs; i++)
+			cg->dirs[i].first_created = first[i];
 		return 0;
+	}
 	/* the failing controller may have made some parents too: i is included */
 	for (size_t k = i + 1; k-- > 0;)
 		undo_dir(cg, cg->dirs[k].path, first[k]);

@@ -147,6 +147,7 @@ static int v2_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, s
 		if (*p == '/')
 			p++;
 	}
+	cg->dirs[0].first_created = first;
 	return 0;
 
 out_rollback:
