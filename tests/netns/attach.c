@@ -1,0 +1,471 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * attach.c: networks and container attachments end to end, each test in its own
+ * "host" network namespace: create/ls/inspect/rm, bad input leaves nothing behind,
+ * two containers talk TCP by name through /etc/hosts, two networks are isolated,
+ * detach and kill -9 + detach leave nothing, concurrent attaches get distinct
+ * addresses, the default network.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "../../netns/internal.h"
+#include "fixture.h"
+
+static int attach_simple(FIXTURE_DATA(host) * self, const char *net, const char *id,
+			 const char *name, pid_t pid, const char *ip, const char *hosts,
+			 struct mc_netns_attachment *out, struct mc_err *err)
+{
+	struct mc_netns_attach_req req = {
+		.network = net,
+		.ctr_id = id,
+		.name = name,
+		.pid = pid,
+		.nsfd = -1,
+		.ip = ip,
+		.hosts_path = hosts,
+	};
+	return mc_netns_attach(&self->ctx, &req, out, err);
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+	char *data = NULL;
+	bool r;
+
+	if (mc_fs_read_file(path, &data, NULL, 1 << 20, NULL) < 0)
+		return false;
+	r = strstr(data, needle) != NULL;
+	free(data);
+	return r;
+}
+
+TEST_F(host, network_create_inspect_list_remove)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_network_info info, *list = NULL;
+	struct mc_netns_nl *nl = NULL;
+	struct mc_netns_addr_info *a = NULL;
+	size_t n = 0, na = 0;
+	char path[256];
+	int idx, found = 0;
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "raftnet", "10.88.1.0/24", NULL, &err));
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "auto", NULL, NULL, &err));
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "raftnet", &info, &err));
+	EXPECT_STREQ("raftnet", info.name);
+	EXPECT_STREQ("mc-raftnet", info.bridge);
+	EXPECT_STREQ("10.88.1.0/24", info.subnet);
+	EXPECT_STREQ("10.88.1.1", info.gateway);
+	EXPECT_EQ(0, info.n_endpoints);
+	mc_netns_network_info_release(&info);
+
+	/* The bridge exists, is up and carries the gateway address. */
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	idx = mc_netns_link_index(nl, "mc-raftnet", &err);
+	ASSERT_GT(idx, 0);
+	ASSERT_OK(mc_netns_addr_dump(nl, &a, &na, &err));
+	for (size_t i = 0; i < na; i++)
+		found += a[i].index == idx && a[i].prefix == 24 &&
+			 a[i].addr.s_addr == htonl(0x0a580101);
+	EXPECT_EQ(1, found);
+	free(a);
+	EXPECT_GT(nft_tag_count("net:raftnet", &err), 0);
+
+	ASSERT_OK(mc_netns_network_list(&self->ctx, &list, &n, &err));
+	ASSERT_EQ(2, n);
+	EXPECT_STREQ("auto", list[0].name);
+	/* The automatic subnet skips the one raftnet took. */
+	EXPECT_STREQ("10.88.2.0/24", list[0].subnet);
+	EXPECT_STREQ("raftnet", list[1].name);
+	mc_netns_network_list_free(list, n);
+
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "raftnet", &err));
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "auto", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mc-raftnet", &err));
+	EXPECT_EQ(0, nft_tag_count("net:raftnet", &err));
+	snprintf(path, sizeof(path), "%s/networks/raftnet.json", self->root);
+	EXPECT_NE(0, access(path, F_OK));
+	EXPECT_EQ(-ENOENT, mc_netns_network_inspect(&self->ctx, "raftnet", &info, &err));
+	EXPECT_STREQ("network `raftnet` not found", err.msg);
+	mc_netns_nl_close(nl);
+}
+
+TEST_F(host, bad_input_one_line_nothing_half_created)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr c = { .to_child = -1, .from_child = -1 };
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	int links0;
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "n1", "10.88.1.0/24", NULL, &err));
+	links0 = count_links();
+
+	struct {
+		const char *name, *subnet, *gw, *want;
+	} bad[] = {
+		{ "n1", "10.88.9.0/24", NULL, "network `n1` already exists" },
+		{ "n2", "10.88.1.128/25", NULL, "overlaps network `n1`" },
+		{ "n2", "10.88.0.0/16", NULL, "overlaps network `n1`" },
+		{ "n2", "10.88.9.0/33", NULL, "invalid subnet" },
+		{ "n2", "10.88.9.1/24", NULL, "no host bits" },
+		{ "n2", "banana", NULL, "invalid subnet" },
+		{ "n2", "10.88.9.0/24", "10.88.8.1", "not a host address" },
+		{ "n2", "10.88.9.0/24", "10.88.9.255", "not a host address" },
+		{ "n2", "10.88.9.0/24", "x", "invalid gateway" },
+		{ "none", NULL, NULL, "reserved" },
+		{ "bad/name", NULL, NULL, "invalid network name" },
+		{ "", NULL, NULL, "invalid network name" },
+	};
+	for (size_t i = 0; i < MC_ARRAY_SIZE(bad); i++) {
+		mc_err_clear(&err);
+		EXPECT_LT(mc_netns_network_create(&self->ctx, bad[i].name, bad[i].subnet, bad[i].gw,
+						  &err),
+			  0);
+		EXPECT_NONNULL(strstr(err.msg, bad[i].want));
+		EXPECT_NULL(strchr(err.msg, '\n'));
+		TH_LOG("%s", err.msg);
+	}
+	EXPECT_EQ(links0, count_links());
+
+	ASSERT_OK(spawn(self, &c, &idle));
+	ASSERT_OK(attach_simple(self, "n1", "c1", "web", c.pid, "10.88.1.10", NULL, &at, &err));
+	EXPECT_STREQ("10.88.1.10", at.ip);
+
+	struct {
+		const char *net, *id, *name, *ip, *want;
+	} bad_at[] = {
+		{ "nosuch", "c2", "x", NULL, "network `nosuch` not found" },
+		{ "n1", "c2", "x", "10.88.2.5", "outside subnet 10.88.1.0/24" },
+		{ "n1", "c2", "x", "10.88.1.10", "already in use" },
+		{ "n1", "c2", "x", "10.88.1.1", "already in use" },
+		{ "n1", "c2", "x", "10.88.1.255", "outside subnet" },
+		{ "n1", "c2", "x", "1.2.3", "not an IPv4 address" },
+		{ "n1", "c2", "web", NULL, "name `web` is already in use" },
+		{ "n1", "c1", "y", NULL, "already attached" },
+		{ "n1", "bad id", "y", NULL, "invalid container id" },
+	};
+	for (size_t i = 0; i < MC_ARRAY_SIZE(bad_at); i++) {
+		mc_err_clear(&err);
+		EXPECT_LT(attach_simple(self, bad_at[i].net, bad_at[i].id, bad_at[i].name, c.pid,
+					bad_at[i].ip, NULL, &at, &err),
+			  0);
+		EXPECT_NONNULL(strstr(err.msg, bad_at[i].want));
+		TH_LOG("%s", err.msg);
+	}
+	/* Only c1's veth, and the record holds only c1. */
+	EXPECT_EQ(1, count_veths());
+	struct mc_netns_network_info info;
+
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "n1", &info, &err));
+	EXPECT_EQ(1, info.n_endpoints);
+	mc_netns_network_info_release(&info);
+
+	/* A failure after the reservation (eth0 already exists in the container) rolls
+	 * back the address and the kernel objects. */
+	struct ctr c2 = { .to_child = -1, .from_child = -1 };
+	struct mc_netns_nl *nl = NULL;
+	char nspath[64];
+	int nsfd;
+
+	ASSERT_OK(spawn(self, &c2, &idle));
+	snprintf(nspath, sizeof(nspath), "/proc/%d/ns/net", c2.pid);
+	nsfd = open(nspath, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(nsfd, 0);
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_veth_create(nl, "mctpre", "eth0", nsfd, &err));
+	close(nsfd);
+	links0 = count_links();
+	mc_err_clear(&err);
+	EXPECT_EQ(-EEXIST, attach_simple(self, "n1", "c3", "z", c2.pid, NULL, NULL, &at, &err));
+	TH_LOG("%s", err.msg);
+	EXPECT_EQ(links0, count_links());
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "n1", &info, &err));
+	EXPECT_EQ(1, info.n_endpoints);
+	mc_netns_network_info_release(&info);
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctpre", &err));
+	mc_netns_nl_close(nl);
+	ctr_kill(&c2);
+	ctr_kill(&c);
+	mc_err_clear(&err);
+	EXPECT_EQ(-ENOENT, attach_simple(self, "n1", "c4", "z", 999999, NULL, NULL, &at, &err));
+
+	/* rm refuses while attached, says which. */
+	EXPECT_EQ(-EBUSY, mc_netns_network_remove(&self->ctx, "n1", &err));
+	EXPECT_NONNULL(strstr(err.msg, "web"));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "c1", &err));
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "n1", &err));
+	EXPECT_EQ(0, count_veths());
+}
+
+TEST_F(host, two_containers_talk_tcp_by_name)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr a = { .to_child = -1, .from_child = -1 }, b = a;
+	char ha[128], hb[128];
+	struct ctr_spec srv = {
+		.role = CTR_SERVE, .port = 7000, .greeting = "hello from raft1", .timeout_ms = 10000
+	};
+	struct ctr_spec cli = { .role = CTR_CONNECT,
+				.port = 7000,
+				.target = "raft1",
+				.greeting = "hello from raft1",
+				.timeout_ms = 5000 };
+
+	snprintf(ha, sizeof(ha), "%s/a.hosts", self->root);
+	snprintf(hb, sizeof(hb), "%s/b.hosts", self->root);
+	cli.hosts = hb;
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "raftnet", "10.88.1.0/24", NULL, &err));
+	ASSERT_OK(spawn(self, &a, &srv));
+	ASSERT_OK(spawn(self, &b, &cli));
+	ASSERT_OK(attach_simple(self, "raftnet", "ida", "raft1", a.pid, NULL, ha, &at, &err));
+	EXPECT_STREQ("10.88.1.2", at.ip);
+	EXPECT_STREQ("10.88.1.1", at.gateway);
+	EXPECT_STREQ("02:6d:0a:58:01:02", at.mac);
+	struct mc_netns_attach_req req = { .network = "raftnet",
+					   .ctr_id = "idb",
+					   .name = "raft2",
+					   .aliases = (const char *[]){ "client" },
+					   .n_aliases = 1,
+					   .pid = b.pid,
+					   .nsfd = -1,
+					   .hosts_path = hb };
+
+	ASSERT_OK(mc_netns_attach(&self->ctx, &req, &at, &err));
+	EXPECT_STREQ("10.88.1.3", at.ip);
+	/* Both hosts files list both containers, the first one updated when b joined. */
+	EXPECT_TRUE(file_contains(ha, "10.88.1.2\traft1\n"));
+	EXPECT_TRUE(file_contains(ha, "10.88.1.3\traft2 client\n"));
+	EXPECT_TRUE(file_contains(hb, "10.88.1.2\traft1\n"));
+	EXPECT_TRUE(file_contains(hb, "127.0.0.1\tlocalhost\n"));
+
+	ASSERT_OK(ctr_go(&a));
+	ASSERT_EQ('l', ctr_wait(&a, 5000));
+	ASSERT_OK(ctr_go(&b));
+	EXPECT_EQ('1', ctr_wait(&b, 10000));
+
+	/* Leaving rewrites the others' hosts files. */
+	ASSERT_OK(mc_netns_detach(&self->ctx, "raftnet", "idb", &err));
+	EXPECT_FALSE(file_contains(ha, "raft2"));
+	EXPECT_TRUE(file_contains(ha, "raft1"));
+	ctr_kill(&a);
+	ctr_kill(&b);
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "ida", &err));
+	EXPECT_EQ(0, count_veths());
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "raftnet", &err));
+}
+
+TEST_F(host, networks_are_isolated)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr srv = { .to_child = -1, .from_child = -1 }, same = srv, other = srv;
+	struct ctr_spec s = {
+		.role = CTR_SERVE, .port = 7001, .greeting = "a", .timeout_ms = 10000
+	};
+	struct ctr_spec c_same = { .role = CTR_CONNECT,
+				   .port = 7001,
+				   .target = "10.88.1.2",
+				   .greeting = "a",
+				   .timeout_ms = 3000 };
+	struct ctr_spec c_other = c_same;
+	struct ctr_spec c_gw = c_same;
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "n1", "10.88.1.0/24", NULL, &err));
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "n2", "10.88.2.0/24", NULL, &err));
+	ASSERT_OK(spawn(self, &srv, &s));
+	ASSERT_OK(spawn(self, &same, &c_same));
+	ASSERT_OK(spawn(self, &other, &c_other));
+	ASSERT_OK(attach_simple(self, "n1", "srv", "srv", srv.pid, NULL, NULL, &at, &err));
+	ASSERT_STREQ("10.88.1.2", at.ip);
+	ASSERT_OK(attach_simple(self, "n1", "same", "same", same.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(attach_simple(self, "n2", "other", "other", other.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(ctr_go(&srv));
+	ASSERT_EQ('l', ctr_wait(&srv, 5000));
+	/* Positive control: same network connects; the host routes between bridges
+	 * (ip_forward is on), so only the isolation rule stops the other one. */
+	ASSERT_OK(ctr_go(&same));
+	EXPECT_EQ('1', ctr_wait(&same, 8000));
+	ASSERT_OK(ctr_go(&other));
+	EXPECT_EQ('0', ctr_wait(&other, 8000));
+	/* The host itself reaches both. */
+	EXPECT_TRUE(tcp_probe("10.88.1.2", 7001, "a", 3000));
+	/* Control: without the networks' rules the same dial goes through, so it was
+	 * the isolation rule that stopped it. */
+	struct ctr other2 = { .to_child = -1, .from_child = -1 };
+
+	ASSERT_OK(spawn(self, &other2, &c_gw));
+	ASSERT_OK(attach_simple(self, "n2", "other2", "other2", other2.pid, NULL, NULL, &at, &err));
+	ASSERT_GT(nft_tag_del("net:n1", &err), 0);
+	ASSERT_GT(nft_tag_del("net:n2", &err), 0);
+	ASSERT_OK(ctr_go(&other2));
+	EXPECT_EQ('1', ctr_wait(&other2, 8000));
+	ctr_kill(&other2);
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "other2", &err));
+	ctr_kill(&srv);
+	ctr_kill(&same);
+	ctr_kill(&other);
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "srv", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "same", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "other", &err));
+	EXPECT_EQ(0, count_veths());
+}
+
+TEST_F(host, container_sees_eth0_lo_and_default_route)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr c = { .to_child = -1, .from_child = -1 };
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	struct mc_netns_nl *nl = NULL;
+	struct mc_netns_link_info *v = NULL;
+	struct mc_netns_route_info *r = NULL;
+	size_t n = 0, nr = 0;
+	int defroute = 0, lo_up = 0, eth0_up = 0;
+
+	ASSERT_OK(spawn(self, &c, &idle));
+	/* No network named: the default network is created on demand. */
+	ASSERT_OK(attach_simple(self, NULL, "c1", "c1", c.pid, NULL, NULL, &at, &err));
+	EXPECT_STREQ(MC_NETNS_DEFAULT_NETWORK, at.network);
+	EXPECT_STREQ("10.88.0.2", at.ip);
+	ASSERT_OK(mc_netns_nl_open_pid(c.pid, &nl, &err));
+	ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+	EXPECT_EQ(2, n);
+	for (size_t i = 0; i < n; i++) {
+		lo_up += strcmp(v[i].name, "lo") == 0 && (v[i].flags & IFF_UP);
+		eth0_up += strcmp(v[i].name, "eth0") == 0 && (v[i].flags & IFF_UP) &&
+			   strcmp(v[i].kind, "veth") == 0 && v[i].mac[0] == 0x02;
+	}
+	EXPECT_EQ(1, lo_up);
+	EXPECT_EQ(1, eth0_up);
+	ASSERT_OK(mc_netns_route_dump(nl, &r, &nr, &err));
+	for (size_t i = 0; i < nr; i++)
+		defroute += r[i].prefix == 0 && r[i].gw.s_addr == htonl(0x0a580001);
+	EXPECT_EQ(1, defroute);
+	free(v);
+	free(r);
+	mc_netns_nl_close(nl);
+	ASSERT_OK(mc_netns_detach(&self->ctx, MC_NETNS_DEFAULT_NETWORK, "c1", &err));
+	ctr_kill(&c);
+}
+
+TEST_F(host, kill9_then_detach_leaves_nothing)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr c = { .to_child = -1, .from_child = -1 };
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	struct mc_netns_network_info info;
+	struct mc_netns_port p;
+	pid_t runtime;
+	int st;
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "n1", "10.88.1.0/24", NULL, &err));
+	ASSERT_OK(spawn(self, &c, &idle));
+	ASSERT_OK(mc_netns_port_parse("18080:80", &p, &err));
+	/* A "runtime" process attaches and then dies without detaching. */
+	runtime = fork();
+	if (runtime == 0) {
+		struct mc_netns_attach_req req = { .network = "n1",
+						   .ctr_id = "k9",
+						   .name = "k9",
+						   .pid = c.pid,
+						   .nsfd = -1,
+						   .ports = &p,
+						   .n_ports = 1 };
+
+		_exit(mc_netns_attach(&self->ctx, &req, &at, &err) == 0 ? 0 : 1);
+	}
+	ASSERT_GT(runtime, 0);
+	ASSERT_EQ(runtime, waitpid(runtime, &st, 0));
+	ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	EXPECT_EQ(1, count_veths());
+	EXPECT_EQ(2, nft_tag_count("ctr:k9", &err));
+
+	/* kill -9 of the container: its netns dies, and its veth pair with it. */
+	ctr_kill(&c);
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "n1", &info, &err));
+	EXPECT_EQ(1, info.n_endpoints);
+	mc_netns_network_info_release(&info);
+	EXPECT_EQ(-EBUSY, mc_netns_network_remove(&self->ctx, "n1", &err));
+
+	/* rm -f: detach from every network, twice (idempotent). */
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "k9", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "k9", &err));
+	EXPECT_EQ(0, count_veths());
+	EXPECT_EQ(0, nft_tag_count("ctr:k9", &err));
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "n1", &info, &err));
+	EXPECT_EQ(0, info.n_endpoints);
+	mc_netns_network_info_release(&info);
+	/* The address is free again. */
+	ASSERT_OK(spawn(self, &c, &idle));
+	ASSERT_OK(attach_simple(self, "n1", "again", NULL, c.pid, "10.88.1.2", NULL, &at, &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, "n1", "again", &err));
+	ctr_kill(&c);
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "n1", &err));
+	EXPECT_EQ(1, count_links()); /* lo */
+}
+
+TEST_F_TIMEOUT(host, concurrent_attaches_get_distinct_addresses, 60)
+{
+	enum {
+		N = 6
+	};
+	struct mc_err err = { 0 };
+	struct ctr c[N];
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	pid_t runners[N];
+	struct mc_netns_network_info info;
+	uint64_t seed = th_seed();
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "busy", "10.88.5.0/24", NULL, &err));
+	for (int i = 0; i < N; i++) {
+		c[i].to_child = c[i].from_child = -1;
+		ASSERT_OK(spawn(self, &c[i], &idle));
+	}
+	for (int i = 0; i < N; i++) {
+		runners[i] = fork();
+		if (runners[i] == 0) {
+			char id[32];
+			struct mc_netns_attachment at;
+			struct mc_err e = { 0 };
+
+			/* Stagger starts pseudo-randomly to vary the interleaving. */
+			usleep((unsigned)((seed >> (i * 4)) & 0xf) * 1000);
+			snprintf(id, sizeof(id), "c%d", i);
+			_exit(attach_simple(self, "busy", id, id, c[i].pid, NULL, NULL, &at, &e) ==
+					      0
+				      ? 0
+				      : 1);
+		}
+		ASSERT_GT(runners[i], 0);
+	}
+	for (int i = 0; i < N; i++) {
+		int st;
+
+		ASSERT_EQ(runners[i], waitpid(runners[i], &st, 0));
+		EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	ASSERT_OK(mc_netns_network_inspect(&self->ctx, "busy", &info, &err));
+	ASSERT_EQ(N, info.n_endpoints);
+	for (size_t i = 0; i < info.n_endpoints; i++)
+		for (size_t j = i + 1; j < info.n_endpoints; j++)
+			EXPECT_STRNE(info.endpoints[i].ip, info.endpoints[j].ip);
+	mc_netns_network_info_release(&info);
+	EXPECT_EQ(N, count_veths());
+	for (int i = 0; i < N; i++) {
+		char id[32];
+
+		snprintf(id, sizeof(id), "c%d", i);
+		ctr_kill(&c[i]);
+		ASSERT_OK(mc_netns_detach(&self->ctx, "busy", id, &err));
+	}
+	EXPECT_EQ(0, count_veths());
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * link.c: netlink round trips in a private network namespace: bridge and veth
+ * create/delete, MTU/MAC/up/rename/master, moving links by pid and fd, address and
+ * route dumps compared with what was requested, and kernel errors as -errno + text.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <mc/netlink.h>
+
+#include "harness.h"
+
+/* Valid only in the process that ran setup; teardown after a crash must not use it. */
+static struct mc_netns_nl *nl;
+
+FIXTURE(hostns)
+{
+	pid_t owner;
+	pid_t child; /* a process holding a second namespace, or 0 */
+};
+
+FIXTURE_SETUP(hostns)
+{
+	struct mc_err err = { 0 };
+
+	require_root();
+	self->owner = getpid();
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "lo", true, &err));
+}
+
+FIXTURE_TEARDOWN(hostns)
+{
+	/* The namespace and every link in it vanish with this test's process. */
+	if (self->child > 0) {
+		kill(self->child, SIGKILL);
+		waitpid(self->child, NULL, 0);
+		self->child = 0;
+	}
+	if (getpid() == self->owner)
+		mc_netns_nl_close(nl);
+}
+
+static const struct mc_netns_link_info *find_link(struct mc_netns_link_info *v, size_t n,
+						  const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, name) == 0)
+			return &v[i];
+	return NULL;
+}
+
+/* A child in a fresh netns that waits to be killed. Returns its pid. */
+static pid_t spawn_holder(void)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p) < 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		close(p[0]);
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(1);
+		if (write(p[1], "r", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(p[1]);
+	if (pid < 0 || read(p[0], &c, 1) != 1)
+		pid = -1;
+	close(p[0]);
+	return pid;
+}
+
+TEST_F(hostns, bridge_roundtrip)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_link_info *v = NULL;
+	const struct mc_netns_link_info *l;
+	const uint8_t mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+	size_t n = 0;
+	int idx;
+
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr0", &err));
+	idx = mc_netns_link_index(nl, "mctbr0", &err);
+	ASSERT_GT(idx, 0);
+	ASSERT_OK(mc_netns_link_set_mtu(nl, "mctbr0", 1400, &err));
+	ASSERT_OK(mc_netns_link_set_mac(nl, "mctbr0", mac, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mctbr0", true, &err));
+	ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+	l = find_link(v, n, "mctbr0");
+	ASSERT_NONNULL(l);
+	EXPECT_EQ(idx, l->index);
+	EXPECT_STREQ("bridge", l->kind);
+	EXPECT_EQ(1400, l->mtu);
+	EXPECT_EQ(0, memcmp(mac, l->mac, 6));
+	EXPECT_TRUE(l->flags & IFF_UP);
+	free(v);
+
+	ASSERT_OK(mc_netns_link_rename(nl, "mctbr0", "mctbr1", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mctbr0", &err));
+	/* A renamed link keeps its index. */
+	EXPECT_EQ(idx, mc_netns_link_index(nl, "mctbr1", &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mctbr1", false, &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctbr1", &err));
+	ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+	EXPECT_NULL(find_link(v, n, "mctbr1"));
+	EXPECT_EQ(1, n); /* lo only */
+	free(v);
+}
+
+TEST_F(hostns, veth_roundtrip_and_master)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_link_info *v = NULL;
+	const struct mc_netns_link_info *a, *b;
+	size_t n = 0;
+	int br;
+
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", &err));
+	br = mc_netns_link_index(nl, "mctbr", &err);
+	ASSERT_OK(mc_netns_veth_create(nl, "mctva", "mctvb", -1, &err));
+	ASSERT_OK(mc_netns_link_set_master(nl, "mctva", "mctbr", &err));
+	ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+	a = find_link(v, n, "mctva");
+	b = find_link(v, n, "mctvb");
+	ASSERT_NONNULL(a);
+	ASSERT_NONNULL(b);
+	EXPECT_STREQ("veth", a->kind);
+	EXPECT_STREQ("veth", b->kind);
+	EXPECT_EQ(br, a->master);
+	EXPECT_EQ(0, b->master);
+	free(v);
+
+	ASSERT_OK(mc_netns_link_set_master(nl, "mctva", NULL, &err));
+	ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+	EXPECT_EQ(0, find_link(v, n, "mctva")->master);
+	free(v);
+
+	/* Deleting one end takes the peer with it. */
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctva", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mctvb", &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctbr", &err));
+}
+
+TEST_F(hostns, veth_peer_created_in_other_ns)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *inner = NULL;
+	char path[64];
+	int fd;
+
+	self->child = spawn_holder();
+	ASSERT_GT(self->child, 0);
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", self->child);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(mc_netns_veth_create(nl, "mcthost", "eth0", fd, &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "eth0", &err));
+	ASSERT_OK(mc_netns_nl_open_fd(fd, &inner, &err));
+	EXPECT_GT(mc_netns_link_index(inner, "eth0", &err), 0);
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(inner, "mcthost", &err));
+	mc_netns_nl_close(inner);
+	close(fd);
+	/* The pair dies with the other namespace. */
+	kill(self->child, SIGKILL);
+	waitpid(self->child, NULL, 0);
+	self->child = 0;
+	for (int i = 0; i < 200 && mc_netns_link_index(nl, "mcthost", &err) > 0; i++)
+		usleep(10000);
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mcthost", &err));
+}
+
+TEST_F(hostns, move_by_pid_and_fd_then_rename)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *inner = NULL;
+	char path[64];
+	int fd;
+
+	self->child = spawn_holder();
+	ASSERT_GT(self->child, 0);
+	ASSERT_OK(mc_netns_veth_create(nl, "mctx0", "mctx1", -1, &err));
+	ASSERT_OK(mc_netns_veth_create(nl, "mcty0", "mcty1", -1, &err));
+	ASSERT_OK(mc_netns_link_move_pid(nl, "mctx1", self->child, &err));
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", self->child);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(mc_netns_link_move_fd(nl, "mcty1", fd, &err));
+	close(fd);
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mctx1", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mcty1", &err));
+
+	ASSERT_OK(mc_netns_nl_open_pid(self->child, &inner, &err));
+	ASSERT_OK(mc_netns_link_rename(inner, "mctx1", "eth0", &err));
+	ASSERT_OK(mc_netns_link_rename(inner, "mcty1", "eth1", &err));
+	EXPECT_GT(mc_netns_link_index(inner, "eth0", &err), 0);
+	EXPECT_GT(mc_netns_link_index(inner, "eth1", &err), 0);
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(inner, "mctx1", &err));
+	mc_netns_nl_close(inner);
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctx0", &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mcty0", &err));
+}
+
+TEST_F(hostns, addr_and_route_dumps_match_requests)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_addr_info *a = NULL;
+	struct mc_netns_route_info *r = NULL;
+	size_t na = 0, nr = 0;
+	struct in_addr ip, gw, dst, any = { 0 };
+	int idx, found_a = 0, found_net = 0, found_def = 0, found_conn = 0;
+
+	inet_pton(AF_INET, "10.1.2.3", &ip);
+	inet_pton(AF_INET, "10.1.2.254", &gw);
+	inet_pton(AF_INET, "10.9.0.0", &dst);
+	ASSERT_OK(mc_netns_veth_create(nl, "mcta", "mctb", -1, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mctb", true, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mcta", true, &err));
+	idx = mc_netns_link_index(nl, "mcta", &err);
+	ASSERT_OK(mc_netns_addr_add(nl, "mcta", ip, 24, &err));
+	ASSERT_OK(mc_netns_route_add(nl, dst, 16, gw, "mcta", &err));
+	ASSERT_OK(mc_netns_route_add(nl, any, 0, gw, "mcta", &err));
+
+	ASSERT_OK(mc_netns_addr_dump(nl, &a, &na, &err));
+	for (size_t i = 0; i < na; i++)
+		if (a[i].index == idx && a[i].addr.s_addr == ip.s_addr && a[i].prefix == 24)
+			found_a++;
+	EXPECT_EQ(1, found_a);
+	ASSERT_OK(mc_netns_route_dump(nl, &r, &nr, &err));
+	for (size_t i = 0; i < nr; i++) {
+		if (r[i].oif != idx)
+			continue;
+		if (r[i].prefix == 16 && r[i].dst.s_addr == dst.s_addr &&
+		    r[i].gw.s_addr == gw.s_addr)
+			found_net++;
+		if (r[i].prefix == 0 && r[i].gw.s_addr == gw.s_addr)
+			found_def++;
+		/* The kernel's own connected route for the address. */
+		if (r[i].prefix == 24 && r[i].gw.s_addr == 0 &&
+		    r[i].dst.s_addr == (ip.s_addr & htonl(0xffffff00)))
+			found_conn++;
+	}
+	EXPECT_EQ(1, found_net);
+	EXPECT_EQ(1, found_def);
+	EXPECT_EQ(1, found_conn);
+	free(a);
+	free(r);
+
+	ASSERT_OK(mc_netns_addr_del(nl, "mcta", ip, 24, &err));
+	ASSERT_OK(mc_netns_addr_dump(nl, &a, &na, &err));
+	for (size_t i = 0; i < na; i++)
+		EXPECT_NE(ip.s_addr, a[i].addr.s_addr);
+	free(a);
+	/* Routes through the address's subnet went with it. */
+	ASSERT_OK(mc_netns_route_dump(nl, &r, &nr, &err));
+	for (size_t i = 0; i < nr; i++)
+		EXPECT_NE(idx, r[i].oif);
+	free(r);
+	ASSERT_OK(mc_netns_link_destroy(nl, "mcta", &err));
+}
+
+TEST_F(hostns, kernel_errors_are_errno_with_message)
+{
+	struct mc_err err = { 0 };
+	struct in_addr ip;
+
+	inet_pton(AF_INET, "10.1.2.3", &ip);
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctdup", &err));
+	EXPECT_EQ(-EEXIST, mc_netns_bridge_create(nl, "mctdup", &err));
+	EXPECT_EQ(EEXIST, err.code);
+	EXPECT_NONNULL(strstr(err.msg, "mctdup"));
+	EXPECT_EQ(-ENODEV, mc_netns_link_destroy(nl, "mctnone", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_addr_add(nl, "mctnone", ip, 24, &err));
+	EXPECT_NONNULL(strstr(err.msg, "mctnone"));
+	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "this-name-is-too-long", &err));
+	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "a/b", &err));
+	/* An MTU below the minimum: the kernel's extended ack text reaches the message. */
+	EXPECT_EQ(-EINVAL, mc_netns_link_set_mtu(nl, "mctdup", 10, &err));
+	TH_LOG("message: %s", err.msg);
+	EXPECT_NONNULL(strstr(err.msg, "mctdup"));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctdup", &err));
+}
+
+TEST_HARNESS_MAIN
