@@ -12,3 +12,10 @@ minigit_SRCS := services/minigit/cli/main.c services/minigit/cli/cmd_object.c \
 	services/minigit/cli/cmd_tree.c services/minigit/cli/cmd_commit.c
 minigit_LIBS := mcgit mccommon
 minigit_LDLIBS = $(call pkg-libs,libcrypto zlib)
+
+# The image store (rootfs/store*.c, rootfs/tar*.c) is built on libmcgit. It is declared
+# here because rootfs/module.mk belongs to the runtime; the lead may move these lines.
+LIBS += mcimgstore
+mcimgstore_SRCS := rootfs/tar.c rootfs/store_model.c rootfs/store.c rootfs/store_checkout.c
+# rootfs/include is on the include path only once rootfs/ has a module.mk of its own.
+mcimgstore_CFLAGS := -Irootfs/include
