@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h: libmcrt's cross-file declarations. The container model is the OCI
+ * config; config.c turns its JSON into struct rt_config, which is all the cloned
+ * child reads (no JSON after clone).
+ */
+#ifndef MC_RT_INTERNAL_H
+#define MC_RT_INTERNAL_H
+
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <mc/cgroup.h>
+#include <mc/common.h>
+#include <mc/rootfs.h>
+#include <mc/runtime.h>
+
+/* Annotations carrying what OCI has no field for. */
+#define RT_ANN_IMAGE "org.mycontainer.image"
+#define RT_ANN_LOWER "org.mycontainer.overlay.lower"
+#define RT_ANN_INIT "org.mycontainer.init"
+#define RT_ANN_NETWORK "org.mycontainer.network"
+#define RT_ANN_MALLOC "org.mycontainer.preload-malloc"
+
+#define RT_MALLOC_CTR_PATH "/usr/lib/mycontainer/libmcmalloc.so"
+
+enum rt_ns {
+	RT_NS_PID,
+	RT_NS_NET,
+	RT_NS_IPC,
+	RT_NS_UTS,
+	RT_NS_MNT,
+	RT_NS_CGROUP,
+	RT_NS_USER,
+	RT_NS_COUNT,
+};
+
+struct rt_mount {
+	char *destination, *type, *source;
+	unsigned long flags;	   /* MS_* for the mount itself */
+	unsigned long propagation; /* MS_PRIVATE/MS_SLAVE/... (| MS_REC), 0 = none */
+	char *data;		   /* options mount(2) passes on (mode=, size=, ...) */
+	bool bind;
+};
+
+struct rt_idmap {
+	uint32_t container_id, host_id, size;
+};
+
+struct rt_rlimit {
+	int resource;
+	uint64_t soft, hard;
+};
+
+struct rt_seccomp_arg {
+	unsigned index;
+	uint64_t value, value_two;
+	int op; /* enum scmp_compare */
+};
+
+struct rt_seccomp_rule {
+	char **names;
+	size_t n_names;
+	uint32_t action; /* SCMP_ACT_* */
+	struct rt_seccomp_arg args[6];
+	size_t n_args;
+};
+
+struct rt_seccomp {
+	uint32_t default_action;
+	struct rt_seccomp_rule *rules;
+	size_t n_rules;
+};
+
+struct rt_config {
+	json_t *json; /* the parsed document (owned) */
+	/* process */
+	char **args, **env;
+	size_t n_args, n_env;
+	char *cwd;
+	uid_t uid;
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	bool terminal, no_new_privs;
+	uint64_t caps[5]; /* bounding, effective, inheritable, permitted, ambient */
+	struct rt_rlimit *rlimits;
+	size_t n_rlimits;
+	/* root */
+	char *root_path; /* absolute */
+	bool root_readonly;
+	char *hostname;
+	struct rt_mount *mounts;
+	size_t n_mounts;
+	/* linux */
+	bool ns[RT_NS_COUNT];
+	char *ns_path[RT_NS_COUNT]; /* join this one instead of creating it */
+	struct rt_idmap *uid_maps, *gid_maps;
+	size_t n_uid_maps, n_gid_maps;
+	char **masked, **readonly;
+	size_t n_masked, n_readonly;
+	struct rt_seccomp *seccomp; /* NULL: none */
+	struct mc_cgroup_limits limits;
+	struct mc_cgroup_device_rule *devices;
+	char *cgroups_path;
+	/* annotations */
+	char *image, *lower, *network;
+	bool init, preload_malloc;
+};
+
+enum {
+	RT_CAP_BOUNDING,
+	RT_CAP_EFFECTIVE,
+	RT_CAP_INHERITABLE,
+	RT_CAP_PERMITTED,
+	RT_CAP_AMBIENT
+};
+
+/* config.c */
+int rt_config_parse(const char *text, size_t len, const char *bundle_dir, struct rt_config *c,
+		    struct mc_err *err);
+int rt_config_load(const char *path, const char *bundle_dir, struct rt_config *c,
+		   struct mc_err *err);
+void rt_config_release(struct rt_config *c);
+int rt_mount_options(json_t *opts, struct rt_mount *m, struct mc_err *err);
+int rt_seccomp_parse(json_t *obj, struct rt_seccomp **out, struct mc_err *err);
+void rt_seccomp_free(struct rt_seccomp *s);
+int rt_cap_from_name(const char *name);
+const char *rt_cap_name(int cap);
+
+/* spec.c */
+json_t *rt_spec_default(void);
+json_t *rt_seccomp_default_json(void);
+uint64_t rt_caps_default(void);
+int rt_parse_idmap(const char *s, struct rt_idmap *m, struct mc_err *err);
+int rt_spec_from_opts(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, const char *id,
+		      const char *state_dir, json_t **out, struct mc_err *err);
+
+/* security.c */
+int rt_caps_apply(const struct rt_config *c, struct mc_err *err);
+int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err);
+int rt_user_apply(const struct rt_config *c, struct mc_err *err);
+int rt_rlimits_apply(const struct rt_config *c, struct mc_err *err);
+int rt_seccomp_load_file(const char *path, json_t **out, struct mc_err *err);
+
+/* mounts.c: everything the child does to its filesystem view. */
+/* @sync: where the pty master goes when c->terminal; *console_out gets the slave. */
+int rt_rootfs_setup(const struct rt_config *c, const struct mc_rootfs_overlay *ov, int sync,
+		    int *console_out, struct mc_err *err);
+
+/* sync.c: the parent/child socket. */
+enum rt_sync_type {
+	RT_SYNC_GO = 1, /* parent -> child: set yourself up */
+	RT_SYNC_ERR,	/* child -> parent: one error line, then exit */
+	RT_SYNC_PTY,	/* child -> parent: the pty master (SCM_RIGHTS) */
+};
+struct rt_sync_msg {
+	int type;
+	int code;   /* errno or MC_E* */
+	int status; /* 125/126/127 for errors */
+	char msg[MC_ERR_MSG_MAX];
+};
+int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd);
+/* Returns 1 with a message (and *fd when one came), 0 at EOF, -errno. */
+int rt_sync_recv(int sock, struct rt_sync_msg *m, int *fd);
+void rt_sync_fail(int sock, int status, const struct mc_err *err) __attribute__((noreturn));
+
+/* process.c: the child side up to exec, and --init. */
+struct rt_child_args {
+	const struct rt_config *c;
+	const struct mc_rootfs_overlay *ov; /* NULL: root_path as is */
+	int sync;
+	int log_fd;	  /* detached: stdout/stderr go here; -1 = inherit */
+	int null_fd;	  /* detached: stdin */
+	sigset_t sigmask; /* the mask to restore (the parent blocks what it forwards) */
+};
+void rt_child_main(struct rt_child_args *a) __attribute__((noreturn));
+/* rt_exec_command: environ + execvp + error mapping; returns only on failure. */
+int rt_exec_command(const struct rt_config *c, char **args, char **env, struct mc_err *err);
+int rt_pty_open_send(int sync, int *slave, struct mc_err *err);
+void rt_init_loop(pid_t child) __attribute__((noreturn));
+
+/* state.c */
+struct rt_state {
+	char id[MC_RT_ID_LEN + 1];
+	char name[MC_RT_NAME_MAX];
+	char image[256];
+	char command[256];
+	char bundle[PATH_MAX];
+	char status[16]; /* created | running | exited */
+	pid_t pid, monitor_pid;
+	uint64_t pid_start, monitor_start; /* /proc/PID/stat starttime, against pid reuse */
+	uint64_t created_ns, started_ns, finished_ns;
+	int exit_code;
+	bool oom_killed, auto_rm, detached;
+};
+int rt_state_dir(const struct mc_rt_ctx *ctx, const char *id, char *out, size_t size);
+int rt_state_read(const struct mc_rt_ctx *ctx, const char *id, struct rt_state *st,
+		  struct mc_err *err);
+int rt_state_write(const struct mc_rt_ctx *ctx, const struct rt_state *st, struct mc_err *err);
+json_t *rt_state_json(const struct rt_state *st);
+/* rt_lock: flock on the state root (@id NULL) or one container; returns the fd. */
+int rt_lock(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err);
+void rt_unlock(int fd);
+uint64_t rt_proc_starttime(pid_t pid);
+bool rt_proc_alive(pid_t pid, uint64_t start);
+/* rt_state_effective: status after checking the processes are still there. */
+enum mc_rt_status rt_state_effective(const struct rt_state *st);
+void rt_new_id(char id[MC_RT_ID_LEN + 1]);
+void rt_cgroup_path(const char *id, char *out, size_t size);
+
+/* run.c */
+struct rt_launch {
+	const struct mc_rt_ctx *ctx;
+	struct rt_config *c;
+	struct rt_state st;
+	char state_dir[PATH_MAX];
+	bool foreground_tty;
+	bool interactive;
+};
+/* rt_launch_monitor: cgroup, clone, sync, wait; run (fg), the monitor and start.
+ * On failure *status is 125, 126 or 127 and everything made is removed. */
+int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,
+		      struct mc_err *err);
+/*
+ * rt_foreground: waits for @pid, proxying the pty @master (closed here; -1: none)
+ * and forwarding the signals of rt_fwd_sigset, which the caller has blocked.
+ */
+int rt_foreground(pid_t pid, int master, bool interactive, const sigset_t *fwd, int *wstatus);
+void rt_fwd_sigset(sigset_t *set);
+int rt_remove_all(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err);
+/* On failure *status is 125, 126 or 127. */
+int rt_start_detached(const struct mc_rt_ctx *ctx, struct rt_launch *l, int *status,
+		      struct mc_err *err);
+
+#endif

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: MIT
+# runtime/: libmcrt (container lifecycle, namespaces, mounts, caps, seccomp, state, OCI
+# config) and the `mycontainer` CLI; images and overlays come from rootfs/ (libmcrootfs).
+PKG_PROBE += jansson libcap libseccomp
+
+LIBS += mcrt
+mcrt_SRCS := runtime/config.c runtime/spec.c runtime/security.c runtime/mounts.c \
+	runtime/process.c runtime/run.c runtime/state.c runtime/lifecycle.c runtime/exec.c
+
+PROGS += mycontainer
+mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runtime/cli/ps.c \
+	runtime/cli/signal.c runtime/cli/manage.c runtime/cli/show.c runtime/cli/spec.c \
+	runtime/cli/image.c
+mycontainer_LIBS := mcrt mcrootfs mccgroup mccommon
+mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp) -lm
+
+DEMO := runtime/demo.sh
+DEMO_DEPS := $(O)/bin/mycontainer

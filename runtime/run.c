@@ -1,0 +1,486 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c: the parent side of `run`. The flow:
+ *
+ *   CLI: parse -> spec (config.json) -> state dir -> [fork monitor if -d]
+ *   monitor: overlay dirs -> cgroup -> clone(new namespaces, sync socket)
+ *     parent: cgroup attach -> id maps -> network hook -> GO
+ *     child:  hostname, rootfs, pivot_root, /dev, caps, seccomp ... exec
+ *   parent: sync messages until EOF (exec done) or one error line
+ *   -> state "running" -> wait (pty proxy, signal forwarding) -> OOM check
+ *   -> cgroup removed -> state "exited" (or everything removed with --rm)
+ *
+ * Any failure before exec rolls back in reverse: kill the child, cgroup, overlay
+ * dirs, state dir. Mounts need no undo: they live only in the child's namespace.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+static struct mc_rt_net_hook net_hook;
+
+void mc_rt_set_net_hook(const struct mc_rt_net_hook *hook)
+{
+	if (hook)
+		net_hook = *hook;
+	else
+		memset(&net_hook, 0, sizeof(net_hook));
+}
+
+static const int fwd_signals[] = { SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
+				   SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD };
+
+static void fwd_sigset(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < MC_ARRAY_SIZE(fwd_signals); i++)
+		sigaddset(set, fwd_signals[i]);
+}
+
+/* clone with clone3 where the kernel has it (>= 5.3), else the classic clone. */
+static pid_t clone_child(unsigned long flags)
+{
+	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
+	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+
+	if (pid >= 0 || errno != ENOSYS)
+		return pid;
+	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+}
+
+static int write_idmap(pid_t pid, const char *file, const struct rt_idmap *m, size_t n,
+		       struct mc_err *err)
+{
+	char path[64], buf[4096];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n && len < sizeof(buf); i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n",
+					m[i].container_id, m[i].host_id, m[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	return mc_fs_write_str(path, buf, err);
+}
+
+static int oom_status(struct mc_cgroup *cg)
+{
+	return cg && mc_cgroup_oom_killed(cg) > 0;
+}
+
+/* ---- the foreground loop: pty proxy and signal forwarding ---- */
+
+struct fg {
+	pid_t pid;
+	int master; /* -1 without a tty */
+	int sfd;
+	bool interactive, raw;
+	struct termios saved;
+};
+
+static void copy_winsize(int from, int to)
+{
+	struct winsize ws;
+
+	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
+		ioctl(to, TIOCSWINSZ, &ws);
+}
+
+static bool pump(int from, int to)
+{
+	char buf[16384];
+	ssize_t n = read(from, buf, sizeof(buf));
+
+	if (n <= 0)
+		return n < 0 && (errno == EAGAIN || errno == EINTR);
+	return mc_write_all(to, buf, (size_t)n) == 0;
+}
+
+static int fg_wait(struct fg *f, int *wstatus)
+{
+	bool in_open = f->interactive && f->master >= 0, out_open = f->master >= 0;
+
+	for (;;) {
+		struct pollfd p[3] = { { f->sfd, POLLIN, 0 },
+				       { out_open ? f->master : -1, POLLIN, 0 },
+				       { in_open ? STDIN_FILENO : -1, POLLIN, 0 } };
+		struct signalfd_siginfo si;
+
+		if (poll(p, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[1].revents & (POLLIN | POLLHUP | POLLERR))
+			out_open = pump(f->master, STDOUT_FILENO);
+		if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
+			in_open = pump(STDIN_FILENO, f->master);
+		if (!(p[0].revents & POLLIN))
+			continue;
+		if (read(f->sfd, &si, sizeof(si)) != sizeof(si))
+			continue;
+		if (si.ssi_signo == SIGWINCH) {
+			if (f->master >= 0)
+				copy_winsize(STDIN_FILENO, f->master);
+		} else if (si.ssi_signo != SIGCHLD) {
+			kill(f->pid, (int)si.ssi_signo);
+		} else if (waitpid(f->pid, wstatus, WNOHANG) == f->pid) {
+			/* Drain what the container wrote before it exited. */
+			if (f->master >= 0) {
+				fcntl(f->master, F_SETFL, O_NONBLOCK);
+				while (pump(f->master, STDOUT_FILENO))
+					;
+			}
+			return 0;
+		}
+	}
+}
+
+int rt_foreground(pid_t pid, int master, bool interactive, const sigset_t *fwd, int *wstatus)
+{
+	struct fg f = { .pid = pid, .master = master, .interactive = interactive };
+	int r = 0;
+
+	f.sfd = signalfd(-1, fwd, SFD_CLOEXEC);
+	if (f.master >= 0 && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &f.saved) == 0) {
+		struct termios raw = f.saved;
+
+		cfmakeraw(&raw);
+		f.raw = tcsetattr(STDIN_FILENO, TCSANOW, &raw) == 0;
+		copy_winsize(STDIN_FILENO, f.master);
+	}
+	if (f.sfd < 0 || fg_wait(&f, wstatus) < 0) {
+		/* Best-effort fallback: without signalfd still wait for the exit status. */
+		while ((r = (int)waitpid(f.pid, wstatus, 0)) < 0 && errno == EINTR)
+			;
+	}
+	if (f.raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &f.saved);
+	if (f.master >= 0)
+		close(f.master);
+	if (f.sfd >= 0)
+		close(f.sfd);
+	return r < 0 ? -errno : 0;
+}
+
+void rt_fwd_sigset(sigset_t *set)
+{
+	fwd_sigset(set);
+}
+
+/* ---- the launch ---- */
+
+static void state_set_exited(struct rt_launch *l, int code, bool oom)
+{
+	int lk = rt_lock(l->ctx, l->st.id, NULL);
+
+	mc_strlcpy(l->st.status, "exited", sizeof(l->st.status));
+	l->st.exit_code = code;
+	l->st.oom_killed = oom;
+	l->st.finished_ns = mc_time_real_ns();
+	l->st.pid = 0;
+	rt_state_write(l->ctx, &l->st, NULL);
+	rt_unlock(lk);
+}
+
+int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,
+		      struct mc_err *err)
+{
+	struct rt_config *c = l->c;
+	struct mc_rootfs_overlay ov = { 0 };
+	struct mc_cgroup *cg = NULL;
+	struct rt_child_args ca = { .c = c, .log_fd = -1, .null_fd = -1 };
+	struct rt_sync_msg msg;
+	struct fg f = { .pid = -1, .master = -1, .sfd = -1 };
+	unsigned long flags = 0;
+	int sv[2] = { -1, -1 }, r, wstatus = 0, child_status = MC_RT_EXIT_RUNTIME;
+	sigset_t fwd, old;
+	bool net_attached = false;
+
+	*oom = false;
+	if (c->lower) {
+		uid_t owner = 0;
+		gid_t group = 0;
+
+		for (size_t i = 0; i < c->n_uid_maps; i++)
+			if (c->uid_maps[i].container_id == 0)
+				owner = c->uid_maps[i].host_id;
+		for (size_t i = 0; i < c->n_gid_maps; i++)
+			if (c->gid_maps[i].container_id == 0)
+				group = c->gid_maps[i].host_id;
+		if (mc_rootfs_overlay_create(l->ctx->data_root, l->st.id, owner, group, &ov, err) <
+		    0)
+			return mc_err_wrap(err, "rootfs");
+	}
+	if (mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
+		mc_err_wrap(err, "cgroup");
+		goto out_overlay;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		mc_err_set(err, errno, "socketpair");
+		goto out_cgroup;
+	}
+	if (l->st.detached) {
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/container.log", l->state_dir);
+		ca.log_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		ca.null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (ca.log_fd < 0 || ca.null_fd < 0) {
+			mc_err_set(err, errno, "open the container log");
+			goto out_sock;
+		}
+	}
+	if (c->ns[RT_NS_PID] && !c->ns_path[RT_NS_PID])
+		flags |= CLONE_NEWPID;
+	if (c->ns[RT_NS_NET] && !c->ns_path[RT_NS_NET])
+		flags |= CLONE_NEWNET;
+	if (c->ns[RT_NS_IPC] && !c->ns_path[RT_NS_IPC])
+		flags |= CLONE_NEWIPC;
+	if (c->ns[RT_NS_UTS] && !c->ns_path[RT_NS_UTS])
+		flags |= CLONE_NEWUTS;
+	if (c->ns[RT_NS_USER] && !c->ns_path[RT_NS_USER])
+		flags |= CLONE_NEWUSER;
+	/* Always a private mount namespace: the overlay and pivot_root must not leak. */
+	flags |= CLONE_NEWNS;
+
+	fwd_sigset(&fwd);
+	sigprocmask(SIG_BLOCK, &fwd, &old);
+	ca.sigmask = old;
+	ca.ov = c->lower ? &ov : NULL;
+	ca.sync = sv[1];
+	f.pid = clone_child(flags);
+	if (f.pid < 0) {
+		mc_err_set(err, errno, "clone");
+		goto out_mask;
+	}
+	if (f.pid == 0) {
+		close(sv[0]);
+		rt_child_main(&ca);
+	}
+	close(sv[1]);
+	sv[1] = -1;
+
+	if (mc_cgroup_attach(cg, f.pid, err) < 0) {
+		mc_err_wrap(err, "cgroup");
+		goto out_kill;
+	}
+	if (flags & CLONE_NEWUSER) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)f.pid);
+		if (write_idmap(f.pid, "uid_map", c->uid_maps, c->n_uid_maps, err) < 0 ||
+		    write_idmap(f.pid, "gid_map", c->gid_maps, c->n_gid_maps, err) < 0) {
+			mc_err_wrap(err, "user namespace");
+			goto out_kill;
+		}
+		(void)path;
+	}
+	/* The network attach point: the netns exists, the child has not started yet. */
+	if (c->network && strcmp(c->network, "none") && strcmp(c->network, "host")) {
+		if (!net_hook.attach) {
+			mc_err_setx(err, ENOTSUP,
+				    "network `%s`: only none and host are available in this build",
+				    c->network);
+			goto out_kill;
+		}
+		if (net_hook.attach(l->st.id, c->network, f.pid, net_hook.arg, err) < 0) {
+			mc_err_wrap(err, "network `%s`", c->network);
+			goto out_kill;
+		}
+		net_attached = true;
+	}
+	msg = (struct rt_sync_msg){ .type = RT_SYNC_GO };
+	if ((r = rt_sync_send(sv[0], &msg, -1)) < 0) {
+		mc_err_set(err, -r, "start the container process");
+		goto out_kill;
+	}
+	for (;;) {
+		int fd = -1;
+
+		r = rt_sync_recv(sv[0], &msg, &fd);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			mc_err_set(err, -r, "read from the container process");
+			goto out_kill;
+		}
+		if (msg.type == RT_SYNC_PTY && fd >= 0 && f.master < 0) {
+			f.master = fd;
+			continue;
+		}
+		if (fd >= 0)
+			close(fd);
+		if (msg.type == RT_SYNC_ERR) {
+			mc_err_setx(err, msg.code > 0 ? msg.code : MC_EINTERNAL, "%s", msg.msg);
+			child_status = msg.status;
+			goto out_kill;
+		}
+	}
+	close(sv[0]);
+	sv[0] = -1;
+
+	/* Running: record it, then tell whoever waits on a detached start. */
+	{
+		int lk = rt_lock(l->ctx, l->st.id, NULL);
+
+		mc_strlcpy(l->st.status, "running", sizeof(l->st.status));
+		l->st.pid = f.pid;
+		l->st.pid_start = rt_proc_starttime(f.pid);
+		l->st.monitor_pid = getpid();
+		l->st.monitor_start = rt_proc_starttime(getpid());
+		l->st.started_ns = mc_time_real_ns();
+		l->st.exit_code = 0;
+		l->st.oom_killed = false;
+		r = rt_state_write(l->ctx, &l->st, err);
+		rt_unlock(lk);
+		if (r < 0)
+			goto out_kill;
+	}
+	if (report_fd >= 0) {
+		mc_write_all(report_fd, "", 1);
+		close(report_fd);
+	}
+	if (ca.log_fd >= 0) {
+		close(ca.log_fd);
+		close(ca.null_fd);
+	}
+
+	rt_foreground(f.pid, f.master, l->interactive, &fwd, &wstatus);
+	f.master = -1;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+
+	*oom = oom_status(cg);
+	if (WIFSIGNALED(wstatus))
+		*status = 128 + WTERMSIG(wstatus);
+	else
+		*status = WEXITSTATUS(wstatus);
+	/* Best-effort: a cgroup that will not go away is reported but not fatal here. */
+	if (mc_cgroup_destroy(cg, err) < 0)
+		mc_log_warn("remove cgroup: %s", err->msg);
+	if (net_attached && net_hook.detach)
+		net_hook.detach(l->st.id, c->network, net_hook.arg);
+	state_set_exited(l, *status, *oom);
+	if (l->st.auto_rm)
+		rt_remove_all(l->ctx, l->st.id, NULL);
+	return 0;
+
+out_kill:
+	kill(f.pid, SIGKILL);
+	while (waitpid(f.pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	if (net_attached && net_hook.detach)
+		net_hook.detach(l->st.id, c->network, net_hook.arg);
+	if (f.master >= 0)
+		close(f.master);
+out_mask:
+	sigprocmask(SIG_SETMASK, &old, NULL);
+out_sock:
+	if (ca.log_fd >= 0)
+		close(ca.log_fd);
+	if (ca.null_fd >= 0)
+		close(ca.null_fd);
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+out_cgroup : {
+	struct mc_err e2 = { 0 };
+
+	if (mc_cgroup_destroy(cg, &e2) < 0)
+		mc_log_warn("remove cgroup: %s", e2.msg);
+}
+out_overlay:
+	if (c->lower)
+		mc_rootfs_overlay_remove(&ov, NULL);
+	*status = child_status;
+	return -err->code;
+}
+
+int rt_remove_all(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err)
+{
+	char dir[PATH_MAX], cgpath[128];
+	struct mc_rootfs_overlay ov;
+	struct mc_cgroup *cg = NULL;
+	int r = 0;
+
+	rt_cgroup_path(id, cgpath, sizeof(cgpath));
+	if (mc_cgroup_open(cgpath, &cg, NULL) == 0 && mc_cgroup_destroy(cg, err) < 0)
+		r = -err->code;
+	if (mc_rootfs_overlay_paths(ctx->data_root, id, &ov, NULL) == 0 &&
+	    mc_rootfs_overlay_remove(&ov, err) < 0)
+		r = -err->code;
+	if (rt_state_dir(ctx, id, dir, sizeof(dir)) == 0 && mc_fs_rm_rf(dir, err) < 0)
+		r = -err->code;
+	return r;
+}
+
+/*
+ * rt_start_detached: forks the monitor, which owns the container from now on, and
+ * waits until it reports "running" (one NUL byte) or an error (status byte + line).
+ */
+int rt_start_detached(const struct mc_rt_ctx *ctx, struct rt_launch *l, int *status,
+		      struct mc_err *err)
+{
+	int p[2];
+	pid_t pid;
+	char buf[1 + MC_ERR_MSG_MAX];
+	ssize_t n;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return mc_err_set(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return mc_err_set(err, errno, "fork the monitor");
+	}
+	if (pid == 0) {
+		struct mc_err e = { 0 };
+		int st = 0, nul, fd;
+		bool oom;
+
+		close(p[0]);
+		setsid();
+		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+		for (fd = 0; fd < 3 && nul >= 0; fd++)
+			dup2(nul, fd);
+		l->st.detached = true;
+		l->interactive = false;
+		int r = rt_launch_monitor(l, p[1], &st, &oom, &e);
+
+		if (r < 0) {
+			buf[0] = (char)st;
+			n = snprintf(buf + 1, sizeof(buf) - 1, "%s", e.msg);
+			mc_write_all(p[1], buf, 1 + (size_t)MC_MIN(n, (ssize_t)sizeof(buf) - 2));
+			_exit(1);
+		}
+		_exit(0);
+	}
+	close(p[1]);
+	n = mc_read_all(p[0], buf, sizeof(buf) - 1);
+	close(p[0]);
+	*status = 0;
+	if (n == 1 && buf[0] == 0)
+		return 0;
+	*status = MC_RT_EXIT_RUNTIME;
+	if (n <= 0)
+		return mc_err_setx(err, MC_EINTERNAL, "the monitor process died during start");
+	buf[n] = '\0';
+	*status = (unsigned char)buf[0];
+	return mc_err_setx(err, MC_EINTERNAL, "%s", buf + 1);
+}
