@@ -12,3 +12,9 @@ TESTS_cgroup_fake_v2_SRCS := tests/cgroup/workload.c
 TESTS_cgroup_real_v1_SRCS := tests/cgroup/workload.c
 TESTS_cgroup_real_v2_SRCS := tests/cgroup/workload.c
 TESTS_cgroup_fake_v1_SRCS := tests/cgroup/workload.c
+
+FUZZERS += cgroup_parse
+cgroup_parse_FUZZ_SRCS := cgroup/fuzz/parse.c cgroup/util.c cgroup/resources.c cgroup/bpfdev.c \
+	common/err.c common/str.c common/fs.c common/log.c common/time.c
+cgroup_parse_FUZZ_CFLAGS := -Icgroup
+cgroup_parse_FUZZ_CORPUS := cgroup/fuzz/corpus
