@@ -25,7 +25,15 @@ int mcm_narenas = 1;
 #define SWEEP_MIN (256ul << 10)
 
 static size_t arena_freed[MCM_MAX_ARENAS];
+#ifdef MCM_OVERRIDE
 static bool brk_failed;
+#else
+/*
+ * Linked beside glibc's malloc (the mc_* library), the break belongs to glibc: two
+ * unsynchronised sbrk users could shrink each other's memory. Mapped segments only.
+ */
+static bool brk_failed = true;
+#endif
 
 uint32_t mcm_block_hash(const struct mcm_block *b)
 {
@@ -741,6 +749,7 @@ static void *large_resize(struct mcm_block *b, size_t size)
 	/* Keep small blocks out of mappings: let the caller move a big shrink to a heap. */
 	if (size < mcm_opt.mmap_threshold / 2)
 		return NULL;
+	size_t oldlen = l->maplen;
 	mcm_lock(&mcm_large_lock);
 	large_unlink(l);
 	void *nm = mremap(l->map, l->maplen, need, MREMAP_MAYMOVE);
@@ -749,7 +758,7 @@ static void *large_resize(struct mcm_block *b, size_t size)
 		mcm_unlock(&mcm_large_lock);
 		return NULL;
 	}
-	lstats.bytes += need - l->maplen;
+	lstats.bytes += need - oldlen;
 	struct mcm_block *nb = (struct mcm_block *)((char *)nm + off - 16);
 	struct mcm_large *nl = (struct mcm_large *)((char *)nb - sizeof(*nl));
 	nl->map = nm;

@@ -30,7 +30,9 @@ static unsigned next_arena;
 
 /* Invariant: pool_lock guards the pool lists and the region bump pointer. */
 static struct mcm_lock pool_lock;
-static struct mcm_page *pool_dirty, *pool_clean;
+static struct mcm_page *pool_dirty;
+/* Decommitted pages: their headers read as zeros, so they are kept in an array. */
+static struct mcm_page **pool_clean;
 static size_t n_dirty, n_clean, n_pages;
 static char *region_next, *region_committed;
 #define POOL_DIRTY_MAX 64 /* 4 MiB of freed pages kept resident for reuse */
@@ -64,6 +66,11 @@ void mcm_slab_init(void)
 		if (!p)
 			continue;
 		char *al = (char *)(((uintptr_t)p + MCM_PAGE_SIZE - 1) & ~(MCM_PAGE_SIZE - 1));
+		pool_clean = mcm_os_map(sz / MCM_PAGE_SIZE * sizeof(*pool_clean));
+		if (!pool_clean) {
+			mcm_os_unmap(p, sz + MCM_PAGE_SIZE);
+			continue;
+		}
 		region_next = region_committed = al;
 		mcm_region_size = sz;
 		/* Published last: free() tests membership against these two. */
@@ -90,10 +97,8 @@ static struct mcm_page *page_get(struct mcm_heap *h)
 		pg = pool_dirty;
 		pool_dirty = pg->next;
 		n_dirty--;
-	} else if (pool_clean) {
-		pg = pool_clean;
-		pool_clean = pg->next;
-		n_clean--;
+	} else if (n_clean) {
+		pg = pool_clean[--n_clean];
 	} else {
 		if (region_next + MCM_PAGE_SIZE > mcm_region + mcm_region_size) {
 			mcm_unlock(&pool_lock);
@@ -137,12 +142,10 @@ static void page_put(struct mcm_heap *h, struct mcm_page *pg)
 		return;
 	}
 	mcm_unlock(&pool_lock);
-	/* Outside the lock: the syscall is the slow part. The header page stays. */
-	mcm_os_decommit((char *)pg + MCM_OS_PAGE, MCM_PAGE_SIZE - MCM_OS_PAGE);
+	/* Outside the lock: the syscall is the slow part. */
+	mcm_os_decommit(pg, MCM_PAGE_SIZE);
 	mcm_lock(&pool_lock);
-	pg->next = pool_clean;
-	pool_clean = pg;
-	n_clean++;
+	pool_clean[n_clean++] = pg;
 	mcm_unlock(&pool_lock);
 }
 
@@ -554,12 +557,10 @@ int mcm_slab_trim(void)
 	while (dirty) {
 		struct mcm_page *pg = dirty;
 		dirty = pg->next;
-		mcm_os_decommit((char *)pg + MCM_OS_PAGE, MCM_PAGE_SIZE - MCM_OS_PAGE);
+		mcm_os_decommit(pg, MCM_PAGE_SIZE);
 		released = 1;
 		mcm_lock(&pool_lock);
-		pg->next = pool_clean;
-		pool_clean = pg;
-		n_clean++;
+		pool_clean[n_clean++] = pg;
 		mcm_unlock(&pool_lock);
 	}
 	return released;

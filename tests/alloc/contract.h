@@ -1,0 +1,681 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The allocator's contract, written once against M(name): api_linked.c binds it to
+ * the mc_* entry points of the linked library, api_preload.c to the libc names with
+ * libmcmalloc.so preloaded. Covers the API contract, threads with cross-thread frees,
+ * fork while threads allocate, splitting and coalescing seen through the dump, and
+ * memory going back to the OS seen in RSS.
+ */
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <malloc.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef M
+#error "define M(name) before including contract.h"
+#endif
+
+/* The library's threshold defaults (alloc/os.c): blocks in between use the arenas. */
+#define SMALL_MAX 8192
+#define MMAP_THRESHOLD (256 << 10)
+
+/* Opaque to the compiler: keeps it from folding malloc(huge) == NULL at compile time. */
+static size_t opaque(size_t x)
+{
+	__asm__ volatile("" : "+r"(x));
+	return x;
+}
+
+static uint64_t rng_next(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void fill(void *p, size_t n, uint64_t tag)
+{
+	unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		c[i] = (unsigned char)(tag + i * 31);
+}
+
+static bool verify(const void *p, size_t n, uint64_t tag)
+{
+	const unsigned char *c = p;
+	for (size_t i = 0; i < n; i++)
+		if (c[i] != (unsigned char)(tag + i * 31))
+			return false;
+	return true;
+}
+
+TEST(malloc_alignment_and_usable_size)
+{
+	static const size_t sizes[] = { 0,     1,      7,      15,     16,	17,	24,   100,
+					128,   129,    1000,   4096,   8191,	8192,	8193, 20000,
+					65536, 200000, 262144, 300000, 1 << 20, 5 << 20 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		char *p = M(malloc)(n);
+		ASSERT_NONNULL(p);
+		ASSERT_EQ(0, (uintptr_t)p % 16);
+		size_t u = M(malloc_usable_size)(p);
+		ASSERT_GE(u, n);
+		/* Usable means usable: the whole reported size can be written. */
+		memset(p, 0xab, u);
+		M(free)(p);
+	}
+	ASSERT_EQ(0, M(malloc_usable_size)(NULL));
+}
+
+TEST(malloc_zero_is_unique)
+{
+	void *a = M(malloc)(0), *b = M(malloc)(0);
+
+	ASSERT_NONNULL(a);
+	ASSERT_NONNULL(b);
+	ASSERT_NE(a, b);
+	M(free)(a);
+	M(free)(b);
+	M(free)(NULL);
+}
+
+TEST(overflow_is_enomem)
+{
+	errno = 0;
+	ASSERT_NULL(M(malloc)(opaque(SIZE_MAX)));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_NULL(M(malloc)(opaque(SIZE_MAX / 2 + 1)));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_NULL(M(calloc)(opaque(SIZE_MAX / 2), 3));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_NULL(M(calloc)(opaque((size_t)1 << 33), (size_t)1 << 33));
+	ASSERT_EQ(ENOMEM, errno);
+	errno = 0;
+	ASSERT_NULL(M(reallocarray)(NULL, opaque(SIZE_MAX / 4), 8));
+	ASSERT_EQ(ENOMEM, errno);
+	void *p = M(malloc)(100);
+	ASSERT_NONNULL(p);
+	errno = 0;
+	ASSERT_NULL(M(realloc)(p, opaque(SIZE_MAX - 8)));
+	ASSERT_EQ(ENOMEM, errno);
+	/* A failed realloc leaves the block alone. */
+	M(free)(p);
+	errno = 0;
+	ASSERT_NULL(M(aligned_alloc)(64, opaque(SIZE_MAX - 32)));
+	ASSERT_EQ(ENOMEM, errno);
+	void *q = NULL;
+	ASSERT_EQ(ENOMEM, M(posix_memalign)(&q, 4096, opaque(SIZE_MAX - 100)));
+	ASSERT_NULL(q);
+	errno = 0;
+	ASSERT_NULL(M(pvalloc)(opaque(SIZE_MAX - 10)));
+	ASSERT_EQ(ENOMEM, errno);
+}
+
+TEST(calloc_zero_fills_recycled_memory)
+{
+	static const size_t sizes[] = { 1, 16, 100, 1000, 8000, 20000, 100000, 300000, 3 << 20 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i];
+		/* Dirty a block of the same size first so calloc is likely to reuse it. */
+		for (int k = 0; k < 4; k++) {
+			char *d = M(malloc)(n);
+			ASSERT_NONNULL(d);
+			memset(d, 0x5a, n);
+			M(free)(d);
+		}
+		unsigned char *p = M(calloc)(n, 1);
+		ASSERT_NONNULL(p);
+		for (size_t j = 0; j < n; j++)
+			ASSERT_EQ(0, p[j]);
+		M(free)(p);
+	}
+	void *z = M(calloc)(0, 10);
+	ASSERT_NONNULL(z);
+	M(free)(z);
+}
+
+TEST(realloc_keeps_content)
+{
+	uint64_t seed = th_seed();
+	size_t n = 1;
+	char *p = M(malloc)(n);
+
+	ASSERT_NONNULL(p);
+	fill(p, n, seed);
+	/* Grow through every path (classes, arena blocks, own mappings), then shrink. */
+	while (n < (4 << 20)) {
+		size_t m = n * 3 / 2 + 1;
+		p = M(realloc)(p, m);
+		ASSERT_NONNULL(p);
+		ASSERT_EQ(0, (uintptr_t)p % 16);
+		ASSERT_TRUE(verify(p, n, seed));
+		fill(p, m, seed);
+		n = m;
+	}
+	while (n > 1) {
+		size_t m = n / 3;
+		p = M(realloc)(p, m);
+		ASSERT_NONNULL(p);
+		ASSERT_TRUE(verify(p, m, seed));
+		n = m;
+	}
+	M(free)(p);
+	/* realloc(NULL, n) is malloc; realloc(p, 0) frees and returns NULL. */
+	p = M(realloc)(NULL, 50);
+	ASSERT_NONNULL(p);
+	ASSERT_NULL(M(realloc)(p, 0));
+}
+
+TEST(realloc_in_place)
+{
+	/* Shrinking an arena block keeps it where it is. */
+	char *p = M(malloc)(100000);
+	ASSERT_NONNULL(p);
+	fill(p, 100000, 7);
+	char *q = M(realloc)(p, 30000);
+	ASSERT_EQ(p, q);
+	ASSERT_TRUE(verify(q, 30000, 7));
+	/* Growing back into the space it just gave up, which nothing else took. */
+	char *r = M(realloc)(q, 90000);
+	ASSERT_EQ(q, r);
+	ASSERT_TRUE(verify(r, 30000, 7));
+	M(free)(r);
+	/* Within a size class: the same object. */
+	p = M(malloc)(100);
+	ASSERT_EQ(p, M(realloc)(p, 110));
+	M(free)(p);
+}
+
+TEST(aligned_allocations)
+{
+	for (size_t al = 1; al <= (1 << 22); al <<= 1) {
+		static const size_t mult[] = { 0, 1, 2, 3 };
+		for (size_t k = 0; k < 4; k++) {
+			/* size == alignment included: the case Debian's mimalloc 2.0.9 gets wrong. */
+			size_t n = al * mult[k] + (k == 0 ? 1 : 0);
+			void *p = M(aligned_alloc)(al, n);
+			ASSERT_NONNULL(p);
+			ASSERT_EQ(0, (uintptr_t)p % al);
+			ASSERT_EQ(0, (uintptr_t)p % 16);
+			ASSERT_GE(M(malloc_usable_size)(p), n);
+			memset(p, 1, n);
+			M(free)(p);
+
+			void *q = NULL;
+			if (al >= sizeof(void *)) {
+				ASSERT_EQ(0, M(posix_memalign)(&q, al, n));
+				ASSERT_EQ(0, (uintptr_t)q % al);
+				memset(q, 2, n);
+				M(free)(q);
+			}
+			q = M(memalign)(al, n);
+			ASSERT_NONNULL(q);
+			ASSERT_EQ(0, (uintptr_t)q % al);
+			M(free)(q);
+		}
+	}
+	void *q = (void *)1;
+	ASSERT_EQ(EINVAL, M(posix_memalign)(&q, 24, 10));
+	ASSERT_EQ(EINVAL, M(posix_memalign)(&q, 0, 10));
+	ASSERT_EQ(EINVAL, M(posix_memalign)(&q, 2, 10));
+	ASSERT_EQ((void *)1, q);
+	errno = 0;
+	ASSERT_NULL(M(aligned_alloc)(48, 96));
+	ASSERT_EQ(EINVAL, errno);
+	/* memalign rounds a non-power-of-two alignment up. */
+	q = M(memalign)(48, 100);
+	ASSERT_NONNULL(q);
+	ASSERT_EQ(0, (uintptr_t)q % 64);
+	M(free)(q);
+	q = M(valloc)(10);
+	ASSERT_NONNULL(q);
+	ASSERT_EQ(0, (uintptr_t)q % 4096);
+	M(free)(q);
+	q = M(pvalloc)(10);
+	ASSERT_NONNULL(q);
+	ASSERT_EQ(0, (uintptr_t)q % 4096);
+	ASSERT_GE(M(malloc_usable_size)(q), 4096);
+	M(free)(q);
+}
+
+TEST(mallinfo2_and_trim)
+{
+	void *p[64];
+
+	for (int i = 0; i < 64; i++)
+		ASSERT_NONNULL(p[i] = M(malloc)(50000));
+	void *big = M(malloc)(2 << 20);
+	ASSERT_NONNULL(big);
+	struct mallinfo2 mi = M(mallinfo2)();
+	ASSERT_GE(mi.uordblks, 64 * 50000);
+	ASSERT_GE(mi.hblks, 1);
+	ASSERT_GE(mi.hblkhd, 2 << 20);
+	ASSERT_GE(mi.arena, 64 * 50000);
+	for (int i = 0; i < 64; i++)
+		M(free)(p[i]);
+	M(free)(big);
+	struct mallinfo2 after = M(mallinfo2)();
+	ASSERT_LT(after.uordblks + 64 * 50000, mi.uordblks + 1);
+	M(malloc_trim)(0);
+}
+
+/* ---- random operations, one thread ---- */
+
+TEST(random_ops_verify_contents)
+{
+	uint64_t s = th_seed() | 1;
+	enum {
+		SLOTS = 2048
+	};
+	static char *slot[SLOTS];
+	static size_t len[SLOTS];
+
+	for (int op = 0; op < 200000; op++) {
+		unsigned i = (unsigned)(rng_next(&s) % SLOTS);
+		if (slot[i]) {
+			ASSERT_TRUE(verify(slot[i], len[i], (uintptr_t)slot[i] ^ len[i]));
+			if (rng_next(&s) % 3 == 0) {
+				size_t n = rng_next(&s) % 3000;
+				char *q = M(realloc)(slot[i], n);
+				if (n) {
+					ASSERT_NONNULL(q);
+					ASSERT_TRUE(verify(q, n < len[i] ? n : len[i],
+							   (uintptr_t)slot[i] ^ len[i]));
+					slot[i] = q;
+					len[i] = n;
+					fill(q, n, (uintptr_t)q ^ n);
+				} else {
+					slot[i] = NULL;
+				}
+				continue;
+			}
+			M(free)(slot[i]);
+			slot[i] = NULL;
+		} else {
+			uint64_t r = rng_next(&s);
+			/* Mostly small, some arena-sized, a few mapped. */
+			size_t n = r % 100 < 85 ? r % 512 : r % 100 < 98 ? r % 60000 : r % 600000;
+			slot[i] = M(malloc)(n);
+			ASSERT_NONNULL(slot[i]);
+			ASSERT_EQ(0, (uintptr_t)slot[i] % 16);
+			len[i] = n;
+			fill(slot[i], n, (uintptr_t)slot[i] ^ n);
+		}
+	}
+	for (int i = 0; i < SLOTS; i++)
+		if (slot[i]) {
+			ASSERT_TRUE(verify(slot[i], len[i], (uintptr_t)slot[i] ^ len[i]));
+			M(free)(slot[i]);
+		}
+}
+
+/* ---- threads ---- */
+
+enum {
+	XSLOTS = 4096
+};
+static void *xslot[XSLOTS];
+struct xarg {
+	uint64_t seed;
+	int ops;
+	int bad;
+	time_t deadline;
+};
+
+/* Frees what another thread allocated most of the time: slots are shared. */
+static void *xthread(void *arg)
+{
+	struct xarg *a = arg;
+	uint64_t s = a->seed | 1;
+
+	for (int op = 0; op < a->ops; op++) {
+		if ((op & 1023) == 0 && time(NULL) > a->deadline)
+			break;
+		uint64_t r = rng_next(&s);
+		size_t n = r % 100 < 90 ? r % 1024 : r % 100 < 99 ? r % 70000 : r % 400000;
+		char *p = M(malloc)(n + 16);
+		if (!p || (uintptr_t)p % 16) {
+			a->bad++;
+			continue;
+		}
+		((size_t *)p)[0] = n;
+		((size_t *)p)[1] = (uintptr_t)p;
+		fill(p + 16, n < 64 ? n : 64, (uintptr_t)p);
+		void *old = __atomic_exchange_n(&xslot[r % XSLOTS], p, __ATOMIC_ACQ_REL);
+		if (old) {
+			size_t on = ((size_t *)old)[0];
+			if (((size_t *)old)[1] != (uintptr_t)old ||
+			    !verify((char *)old + 16, on < 64 ? on : 64, (uintptr_t)old))
+				a->bad++;
+			M(free)(old);
+		}
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(threads_cross_thread_frees, 60)
+{
+	uint64_t seed = th_seed();
+	time_t deadline = time(NULL) + 8;
+
+	/* Three rounds of fresh threads: exited heaps are abandoned and adopted. */
+	for (int round = 0; round < 3; round++) {
+		pthread_t t[6];
+		struct xarg a[6];
+		for (int i = 0; i < 6; i++) {
+			a[i] = (struct xarg){ .seed = seed + (uint64_t)round * 100 + (uint64_t)i,
+					      .ops = 150000,
+					      .deadline = deadline };
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, xthread, &a[i]));
+		}
+		for (int i = 0; i < 6; i++) {
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+			ASSERT_EQ(0, a[i].bad);
+		}
+	}
+	for (int i = 0; i < XSLOTS; i++) {
+		M(free)(xslot[i]);
+		xslot[i] = NULL;
+	}
+}
+
+/* Producer/consumer: everything one thread allocates, another frees. */
+struct pc {
+	void *ring[1024];
+	unsigned head, tail;
+	int n;
+	int bad;
+};
+
+static void *producer(void *arg)
+{
+	struct pc *q = arg;
+
+	for (int i = 0; i < q->n; i++) {
+		size_t n = 16 + (size_t)(i % 700);
+		char *p = M(malloc)(n);
+		if (!p) {
+			q->bad++;
+			continue;
+		}
+		fill(p, n, (uint64_t)i);
+		while (__atomic_load_n(&q->head, __ATOMIC_ACQUIRE) -
+			       __atomic_load_n(&q->tail, __ATOMIC_ACQUIRE) >=
+		       1024)
+			sched_yield();
+		q->ring[q->head % 1024] = p;
+		__atomic_store_n(&q->head, q->head + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(producer_consumer, 60)
+{
+	static struct pc q;
+	pthread_t t;
+
+	q.n = 300000;
+	ASSERT_EQ(0, pthread_create(&t, NULL, producer, &q));
+	for (int i = 0; i < q.n; i++) {
+		while (__atomic_load_n(&q.tail, __ATOMIC_ACQUIRE) ==
+		       __atomic_load_n(&q.head, __ATOMIC_ACQUIRE))
+			sched_yield();
+		char *p = q.ring[q.tail % 1024];
+		ASSERT_TRUE(verify(p, 16 + (size_t)(i % 700), (uint64_t)i));
+		M(free)(p);
+		__atomic_store_n(&q.tail, q.tail + 1, __ATOMIC_RELEASE);
+	}
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	ASSERT_EQ(0, q.bad);
+}
+
+/* ---- fork while other threads allocate ---- */
+
+static volatile int fork_stop;
+
+static void *churn(void *arg)
+{
+	uint64_t s = (uintptr_t)arg | 1;
+
+	while (!fork_stop) {
+		uint64_t r = rng_next(&s);
+		size_t n = r % 10 < 8 ? r % 2000 : r % 10 == 8 ? r % 100000 : r % 500000;
+		void *p = M(malloc)(n);
+		void *old = __atomic_exchange_n(&xslot[r % 64], p, __ATOMIC_ACQ_REL);
+		M(free)(old);
+	}
+	return NULL;
+}
+
+TEST_TIMEOUT(fork_in_threads, 60)
+{
+	pthread_t t[4];
+
+	fork_stop = 0;
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, churn, (void *)(uintptr_t)(i + 11)));
+	for (int k = 0; k < 40; k++) {
+		pid_t pid = fork();
+		ASSERT_GE(pid, 0);
+		if (pid == 0) {
+			/* A deadlocked allocator shows up as SIGALRM, not as a hung test. */
+			alarm(10);
+			void *p[200];
+			for (int j = 0; j < 200; j++) {
+				p[j] = M(malloc)((size_t)(j * 997) % 300000);
+				if (!p[j])
+					_exit(2);
+				memset(p[j], j, (size_t)(j * 997) % 300000);
+			}
+			/* Objects the other (now absent) threads allocated before the fork. */
+			for (int j = 0; j < 64; j++) {
+				void *o = __atomic_exchange_n(&xslot[j], NULL, __ATOMIC_ACQ_REL);
+				M(free)(o);
+			}
+			for (int j = 0; j < 200; j++)
+				M(free)(p[j]);
+			/* Threads in the child work too. */
+			pthread_t c;
+			fork_stop = 0;
+			if (pthread_create(&c, NULL, churn, (void *)77))
+				_exit(3);
+			usleep(20000);
+			fork_stop = 1;
+			pthread_join(c, NULL);
+			_exit(0);
+		}
+		int st;
+		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			TH_LOG("child %d: status 0x%x", k, st);
+		ASSERT_TRUE(WIFEXITED(st));
+		ASSERT_EQ(0, WEXITSTATUS(st));
+	}
+	fork_stop = 1;
+	for (int i = 0; i < 4; i++)
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+	for (int j = 0; j < 64; j++) {
+		M(free)(xslot[j]);
+		xslot[j] = NULL;
+	}
+}
+
+/* ---- the block map ---- */
+
+/* Runs mc_malloc_dump into a memfd and returns its text (plain mmap, not malloc). */
+static char *dump_text(void)
+{
+	int fd = memfd_create("dump", MFD_CLOEXEC);
+	if (fd < 0 || DUMP(fd) != 0)
+		return NULL;
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *t = mmap(NULL, (size_t)n + 1, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	close(fd);
+	return t == MAP_FAILED ? NULL : t;
+}
+
+/* The dump line of the block whose header is at hdr, or NULL. */
+static bool dump_block(const char *t, const void *hdr, size_t *size, char *state)
+{
+	char key[64];
+
+	snprintf(key, sizeof(key), "[BLOCK %p: ", hdr);
+	const char *l = strstr(t, key);
+	if (!l)
+		return false;
+	unsigned long long sz;
+	char st[8];
+	if (sscanf(l + strlen(key), "%llu bytes %7[A-Z]]", &sz, st) != 2)
+		return false;
+	*size = (size_t)sz;
+	strcpy(state, st);
+	return true;
+}
+
+struct dump_result {
+	int step;
+	char why[200];
+};
+
+#define DCHECK(cond, ...)                                                                          \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			snprintf(r->why, sizeof(r->why), __VA_ARGS__);                             \
+			return r;                                                                  \
+		}                                                                                  \
+	} while (0)
+
+/* In a new thread, which gets an arena of its own, so the layout is predictable. */
+static void *dump_scenario(void *arg)
+{
+	struct dump_result *r = arg;
+	const size_t S = 20000;
+	size_t sz, sz2;
+	char st[8], *t;
+
+	char *a = M(malloc)(S), *b = M(malloc)(S), *c = M(malloc)(S), *g = M(malloc)(S);
+	DCHECK(a && b && c && g, "malloc failed");
+	char *ha = a - 16, *hb = b - 16, *hc = c - 16;
+	r->step = 1;
+	t = dump_text();
+	DCHECK(t, "dump failed");
+	DCHECK(dump_block(t, ha, &sz, st) && !strcmp(st, "USED"), "a not USED in dump");
+	DCHECK(hb == ha + sz && hc == hb + sz, "a, b, c not adjacent (%zu)", sz);
+	DCHECK(strstr(t, "summary: heap size "), "no summary");
+	DCHECK(strstr(t, "largest free block"), "no largest free block");
+	DCHECK(strstr(t, "fragmentation"), "no fragmentation");
+
+	/* Coalescing: a and b merge into one free block; b's header disappears. */
+	r->step = 2;
+	M(free)(a);
+	M(free)(b);
+	t = dump_text();
+	DCHECK(dump_block(t, ha, &sz2, st) && !strcmp(st, "FREE"), "a not FREE");
+	DCHECK(sz2 == 2 * sz, "a+b not coalesced: %zu", sz2);
+	DCHECK(!dump_block(t, hb, &sz2, st), "b still listed after coalescing");
+	/* ... and with c on the other side as well. */
+	M(free)(c);
+	t = dump_text();
+	DCHECK(dump_block(t, ha, &sz2, st) && !strcmp(st, "FREE") && sz2 == 3 * sz,
+	       "a+b+c not one block (%zu)", sz2);
+
+	/* Splitting: a small request takes the front of the free block, the rest stays free. */
+	r->step = 3;
+	char *p = M(malloc)(10000);
+	DCHECK(p == a, "10000 bytes not placed in the free block (%p vs %p)", (void *)p, (void *)a);
+	size_t head = M(malloc_usable_size)(p) + 16;
+	DCHECK(head < 10100, "no split: head block is %zu bytes", head);
+	t = dump_text();
+	DCHECK(dump_block(t, ha, &sz2, st) && !strcmp(st, "USED") && sz2 == head,
+	       "split head wrong (%zu %s)", sz2, st);
+	DCHECK(dump_block(t, ha + head, &sz2, st) && !strcmp(st, "FREE") && sz2 == 3 * sz - head,
+	       "split tail wrong (%zu %s)", sz2, st);
+	M(free)(p);
+	M(free)(g);
+	r->step = 4;
+	return r;
+}
+
+TEST(dump_shows_split_and_coalesce)
+{
+	struct dump_result r = { 0 };
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, dump_scenario, &r));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	if (r.step != 4)
+		TH_LOG("step %d: %s", r.step, r.why);
+	ASSERT_EQ(4, r.step);
+}
+
+/* ---- memory back to the OS ---- */
+
+static long rss_kib(void)
+{
+	char buf[256];
+	long pages = 0, res = 0;
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	sscanf(buf, "%ld %ld", &pages, &res);
+	return res * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void rss_round(size_t each, size_t total)
+{
+	size_t n = total / each;
+	char **v = mmap(NULL, n * sizeof(*v), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			-1, 0);
+	ASSERT_NE(MAP_FAILED, v);
+	long base = rss_kib();
+	for (size_t i = 0; i < n; i++) {
+		v[i] = M(malloc)(each);
+		ASSERT_NONNULL(v[i]);
+		memset(v[i], 1, each);
+	}
+	long peak = rss_kib();
+	ASSERT_GT(peak - base, (long)(total / 1024) * 8 / 10);
+	/* Every other one first (fragmenting), then the rest. */
+	for (size_t i = 0; i < n; i += 2)
+		M(free)(v[i]);
+	for (size_t i = 1; i < n; i += 2)
+		M(free)(v[i]);
+	long after = rss_kib();
+	TH_LOG("blocks of %zu: base %ld KiB, peak %ld KiB, after free %ld KiB", each, base, peak,
+	       after);
+	/* Without malloc_trim: at most the small caches stay resident (~24 MiB). */
+	ASSERT_LT(after - base, 24 * 1024);
+	munmap(v, n * sizeof(*v));
+}
+
+TEST_TIMEOUT(rss_returns_after_free, 60)
+{
+	rss_round(1000, 256 << 20);    /* size classes */
+	rss_round(20000, 256 << 20);   /* arena blocks */
+	rss_round(1 << 20, 256 << 20); /* own mappings */
+}
+
+TEST_HARNESS_MAIN
