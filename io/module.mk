@@ -1,11 +1,12 @@
 # SPDX-License-Identifier: MIT
 # io/: the event loop (io_uring + epoll), lock-free queues, HTTP/1.1 codec.
 LIBS += mcio
-mcio_SRCS := io/hazard.c io/queue.c io/ring.c io/http_parse.c io/http_body.c io/http_write.c
+mcio_SRCS := io/hazard.c io/queue.c io/ring.c io/http_parse.c io/http_body.c io/http_write.c \
+	io/loop.c io/conn.c io/loop_epoll.c io/loop_uring.c io/sock.c
 PKG_PROBE += liburing
 
 COLLECTIONS += io
-TESTS_io_PROGS := queue http
+TESTS_io_PROGS := queue http loop
 TESTS_io_LIBS := mcio mccommon
 TESTS_io_LDLIBS = $(call pkg-libs,liburing) -lpthread
 

@@ -1,0 +1,395 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * loop_uring.c: the io_uring backend (liburing). Completion-based: each conn keeps
+ * at most one recv (into the free tail of its read buffer) and one send (from its
+ * send buffer) in flight; listeners use multishot accept (5.19+; single-shot
+ * re-armed on older kernels); watches are one-shot polls re-armed after each
+ * callback, which gives level-triggered behaviour; the wakeup eventfd is a pending
+ * read. Closing cancels by user_data; an object is freed only after its last CQE.
+ *
+ * Ring setup tries SINGLE_ISSUER | DEFER_TASKRUN (6.1+: completions are processed
+ * only when the loop asks, in batches, no IPIs), created disabled so that the
+ * thread which first runs the loop becomes the submitter; it falls back to
+ * COOP_TASKRUN (5.19+) and then to no flags.
+ */
+#include <errno.h>
+#include <liburing.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "loop_internal.h"
+
+struct ur {
+	struct io_uring ring;
+	bool enabled;
+};
+
+#define container_of(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
+
+static struct ur *ur_of(struct mc_io_loop *l)
+{
+	return l->be_data;
+}
+
+static void ur_enable(struct ur *u)
+{
+	if (!u->enabled) {
+		/* The raw syscall: Debian's liburing 2.3 declares io_uring_enable_rings but
+		 * does not export it. Only fails if the ring was not created disabled,
+		 * which is fine either way. */
+		(void)syscall(__NR_io_uring_register, u->ring.ring_fd, IORING_REGISTER_ENABLE_RINGS,
+			      NULL, 0);
+		u->enabled = true;
+	}
+}
+
+static struct io_uring_sqe *get_sqe(struct mc_io_loop *l)
+{
+	struct ur *u = ur_of(l);
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+
+	if (!sqe) {
+		/* SQ full: submit what is queued to make room. */
+		ur_enable(u);
+		io_uring_submit(&u->ring);
+		sqe = io_uring_get_sqe(&u->ring);
+	}
+	return sqe;
+}
+
+static void arm_wake(struct mc_io_loop *l)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe)
+		return;
+	io_uring_prep_read(sqe, l->wake_fd, &l->wake_buf, sizeof(l->wake_buf), 0);
+	io_uring_sqe_set_data(sqe, &l->wake_op);
+}
+
+static int ur_init(struct mc_io_loop *l, unsigned entries)
+{
+	static const unsigned flag_sets[] = {
+		IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED,
+		IORING_SETUP_COOP_TASKRUN,
+		0,
+	};
+	struct ur *u = calloc(1, sizeof(*u));
+	int r = -EINVAL;
+
+	if (!u)
+		return -ENOMEM;
+	for (size_t i = 0; i < sizeof(flag_sets) / sizeof(flag_sets[0]); i++) {
+		struct io_uring_params p = { .flags = flag_sets[i] };
+		p.flags |= IORING_SETUP_CQSIZE;
+		p.cq_entries = entries * 4;
+		r = io_uring_queue_init_params(entries, &u->ring, &p);
+		if (r != -EINVAL)
+			break;
+		u->enabled = false;
+	}
+	if (r < 0) {
+		free(u);
+		return r;
+	}
+	u->enabled = !(u->ring.flags & IORING_SETUP_R_DISABLED);
+	l->be_data = u;
+	arm_wake(l);
+	return 0;
+}
+
+static void ur_fini(struct mc_io_loop *l)
+{
+	struct ur *u = ur_of(l);
+
+	if (!u)
+		return;
+	io_uring_queue_exit(&u->ring);
+	free(u);
+	l->be_data = NULL;
+}
+
+static void cancel(struct mc_io_loop *l, struct uop *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe)
+		return;
+	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+static int ur_listener_start(struct mc_io_listener *ls)
+{
+	struct io_uring_sqe *sqe = get_sqe(ls->loop);
+
+	if (!sqe)
+		return -EBUSY;
+	if (ls->multishot)
+		io_uring_prep_multishot_accept(sqe, ls->fd, NULL, NULL,
+					       SOCK_NONBLOCK | SOCK_CLOEXEC);
+	else
+		io_uring_prep_accept(sqe, ls->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	io_uring_sqe_set_data(sqe, &ls->op);
+	ls->inflight = true;
+	return 0;
+}
+
+static void ur_listener_stop(struct mc_io_listener *ls)
+{
+	if (ls->inflight)
+		cancel(ls->loop, &ls->op);
+}
+
+static void accept_cqe(struct mc_io_listener *ls, int res, unsigned flags)
+{
+	bool more = flags & IORING_CQE_F_MORE;
+
+	/* inflight stays true during the callback so it cannot free ls under us. */
+	if (res >= 0)
+		listener_accepted(ls, res);
+	ls->inflight = more;
+	if (ls->closed) {
+		listener_maybe_free(ls);
+		return;
+	}
+	if (res == -EINVAL && ls->multishot && !more) {
+		ls->multishot = false; /* kernel < 5.19: single-shot accepts */
+	} else if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM) {
+		if (more)
+			cancel(ls->loop, &ls->op);
+		listener_pause(ls);
+		return;
+	}
+	if (!more && !ls->paused && ur_listener_start(ls) < 0)
+		listener_pause(ls);
+}
+
+static int ur_watch_start(struct mc_io_watch *w)
+{
+	struct io_uring_sqe *sqe = get_sqe(w->loop);
+
+	if (!sqe)
+		return -EBUSY;
+	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
+	io_uring_sqe_set_data(sqe, &w->op);
+	w->inflight = true;
+	return 0;
+}
+
+static void ur_watch_stop(struct mc_io_watch *w)
+{
+	if (w->inflight)
+		cancel(w->loop, &w->op);
+}
+
+static void poll_cqe(struct mc_io_watch *w, int res)
+{
+	if (res >= 0)
+		watch_ready(w);
+	w->inflight = false;
+	if (w->closed)
+		watch_maybe_free(w);
+	else if (ur_watch_start(w) < 0)
+		mc_io_watch_del(w); /* cannot happen short of a broken ring */
+}
+
+static int ur_conn_start(struct mc_io_conn *c)
+{
+	if (c->flags & CONN_CONNECTING) {
+		struct io_uring_sqe *sqe = get_sqe(c->loop);
+		if (!sqe)
+			return -EBUSY;
+		io_uring_prep_connect(sqe, c->fd, (struct sockaddr *)&c->peer, c->peerlen);
+		io_uring_sqe_set_data(sqe, &c->conn_op);
+		c->connect_inflight = true;
+		return 0;
+	}
+	conn_mark_dirty(c); /* conn_sync arms the first recv after this batch */
+	return 0;
+}
+
+static void ur_conn_sync(struct mc_io_conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (c->flags & (CONN_CLOSED | CONN_CONNECTING))
+		return;
+	if (!c->send_inflight && conn_sbuf_fill(c) && (sqe = get_sqe(c->loop))) {
+		io_uring_prep_send(sqe, c->fd, c->sbuf.data + c->sbuf.off,
+				   c->sbuf.len - c->sbuf.off, MSG_NOSIGNAL);
+		io_uring_sqe_set_data(sqe, &c->send_op);
+		c->send_inflight = true;
+	}
+	if ((c->flags & CONN_READING) && !(c->flags & CONN_EOF) && !c->recv_inflight) {
+		size_t room = conn_rbuf_prepare(c);
+		if (room && (sqe = get_sqe(c->loop))) {
+			io_uring_prep_recv(sqe, c->fd, c->rbuf.data + c->rbuf.len, room, 0);
+			io_uring_sqe_set_data(sqe, &c->recv_op);
+			c->recv_inflight = true;
+		}
+	}
+}
+
+static void ur_conn_stop(struct mc_io_conn *c)
+{
+	if (c->recv_inflight)
+		cancel(c->loop, &c->recv_op);
+	if (c->send_inflight)
+		cancel(c->loop, &c->send_op);
+	if (c->connect_inflight)
+		cancel(c->loop, &c->conn_op);
+}
+
+static void recv_cqe(struct mc_io_conn *c, int res)
+{
+	c->recv_inflight = false;
+	if (c->flags & CONN_CLOSED)
+		conn_maybe_free(c);
+	else if (res > 0)
+		conn_read_done(c, (size_t)res);
+	else if (res == 0)
+		conn_eof(c);
+	else if (res == -EAGAIN || res == -EINTR || res == -ENOBUFS)
+		conn_mark_dirty(c);
+	else
+		conn_error(c, res);
+}
+
+static void send_cqe(struct mc_io_conn *c, int res)
+{
+	c->send_inflight = false;
+	if (c->flags & CONN_CLOSED)
+		conn_maybe_free(c);
+	else if (res >= 0)
+		conn_sent(c, (size_t)res);
+	else if (res == -EAGAIN || res == -EINTR)
+		conn_mark_dirty(c);
+	else
+		conn_error(c, res);
+}
+
+static void connect_cqe(struct mc_io_conn *c, int res)
+{
+	c->connect_inflight = false;
+	if (c->flags & CONN_CLOSED)
+		conn_maybe_free(c);
+	else
+		conn_connected(c, res);
+}
+
+static void dispatch(struct mc_io_loop *l, uint64_t ud, int res, unsigned flags)
+{
+	struct uop *op = (struct uop *)(uintptr_t)ud;
+
+	if (!op)
+		return; /* a cancel's own completion */
+	switch (op->kind) {
+	case UOP_RECV:
+		recv_cqe(container_of(op, struct mc_io_conn, recv_op), res);
+		break;
+	case UOP_SEND:
+		send_cqe(container_of(op, struct mc_io_conn, send_op), res);
+		break;
+	case UOP_CONNECT:
+		connect_cqe(container_of(op, struct mc_io_conn, conn_op), res);
+		break;
+	case UOP_ACCEPT:
+		accept_cqe(container_of(op, struct mc_io_listener, op), res, flags);
+		break;
+	case UOP_POLL:
+		poll_cqe(container_of(op, struct mc_io_watch, op), res);
+		break;
+	case UOP_WAKE:
+		loop_woken(l);
+		arm_wake(l);
+		break;
+	case UOP_FILE:
+		file_done(l, container_of(op, struct file_op, op), res);
+		break;
+	default:
+		break;
+	}
+}
+
+#define BATCH 64
+
+static int ur_poll(struct mc_io_loop *l, uint64_t timeout_ns)
+{
+	struct ur *u = ur_of(l);
+	struct io_uring_cqe *cqe, *cqes[BATCH];
+	int r;
+
+	ur_enable(u);
+	if (timeout_ns == 0) {
+		r = io_uring_submit_and_get_events(&u->ring);
+	} else if (timeout_ns == UINT64_MAX) {
+		r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, NULL, NULL);
+	} else {
+		struct __kernel_timespec ts = { .tv_sec = (long long)(timeout_ns / 1000000000ull),
+						.tv_nsec =
+							(long long)(timeout_ns % 1000000000ull) };
+		r = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
+	}
+	if (r < 0 && r != -ETIME && r != -EINTR && r != -EAGAIN && r != -EBUSY)
+		return r;
+	unsigned n;
+	do {
+		struct {
+			uint64_t ud;
+			int res;
+			unsigned flags;
+		} done[BATCH];
+		n = io_uring_peek_batch_cqe(&u->ring, cqes, BATCH);
+		/* Copy and release the CQ slots before any callback runs: callbacks
+		 * submit, and the CQ must not overflow while we hold entries. */
+		for (unsigned i = 0; i < n; i++) {
+			done[i].ud = cqes[i]->user_data;
+			done[i].res = cqes[i]->res;
+			done[i].flags = cqes[i]->flags;
+		}
+		io_uring_cq_advance(&u->ring, n);
+		for (unsigned i = 0; i < n; i++)
+			dispatch(l, done[i].ud, done[i].res, done[i].flags);
+	} while (n == BATCH);
+	return 0;
+}
+
+static int ur_file_submit(struct mc_io_loop *l, struct file_op *op)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe)
+		return -EBUSY;
+	switch (op->kind) {
+	case 0:
+		io_uring_prep_read(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	case 1:
+		io_uring_prep_write(sqe, op->fd, op->buf, (unsigned)op->len, op->off);
+		break;
+	default:
+		io_uring_prep_fsync(sqe, op->fd, op->kind == 3 ? IORING_FSYNC_DATASYNC : 0);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, &op->op);
+	return 0;
+}
+
+const struct backend_ops uring_backend = {
+	.name = "uring",
+	.init = ur_init,
+	.fini = ur_fini,
+	.poll = ur_poll,
+	.conn_start = ur_conn_start,
+	.conn_sync = ur_conn_sync,
+	.conn_stop = ur_conn_stop,
+	.listener_start = ur_listener_start,
+	.listener_stop = ur_listener_stop,
+	.watch_start = ur_watch_start,
+	.watch_stop = ur_watch_stop,
+	.file_submit = ur_file_submit,
+};
