@@ -343,7 +343,7 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	}
 
 	/* Reserve first: from here a crash leaves a record that detach cleans up. */
-	if ((ret = net_record_add(r, &ep, err)) < 0 || (ret = store_save(st, r, err)) < 0)
+	if ((ret = net_record_add(r, &ep, err)) < 0 || (ret = store_save(st, r, false, err)) < 0)
 		goto out;
 
 	mac[0] = 0x02;
@@ -352,7 +352,12 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	mac[3] = (uint8_t)(ep.ip >> 16);
 	mac[4] = (uint8_t)(ep.ip >> 8);
 	mac[5] = (uint8_t)ep.ip;
-	if ((ret = net_bridge_ensure(r, err)) < 0 || (ret = mc_netns_nl_open(&nl, err)) < 0)
+	if ((ret = mc_netns_nl_open(&nl, err)) < 0)
+		goto out_unreserve;
+	/* The bridge is set up once, by network create or by the first attach after a
+	 * reboot (records persist, bridges do not); re-doing it on every attach would
+	 * cost an nftables transaction per container start. */
+	if (mc_netns_link_index(nl, r->bridge, NULL) < 0 && (ret = net_bridge_ensure(r, err)) < 0)
 		goto out_unreserve;
 	ret = mc_netns_veth_create(nl, ep.veth, "eth0", nsfd, err);
 	if (ret < 0)
@@ -382,7 +387,7 @@ out_unreserve : {
 
 	net_record_remove(r, ep.id);
 	/* Best-effort: if this save fails too, the stale reservation is freed by detach. */
-	if (store_save(st, r, &ignore) < 0)
+	if (store_save(st, r, false, &ignore) < 0)
 		mc_log_warn("network: %s", ignore.msg);
 }
 out:
@@ -420,7 +425,7 @@ static int detach_one(struct net_store *st, struct net_record *r, const char *ct
 	copy = *ep;
 	release_kernel(&copy);
 	net_record_remove(r, ctr_id);
-	ret = store_save(st, r, err);
+	ret = store_save(st, r, false, err);
 	if (ret < 0)
 		return ret;
 	hosts_update(r);

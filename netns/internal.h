@@ -122,7 +122,8 @@ int store_open(const struct mc_netns_ctx *ctx, bool exclusive, struct net_store 
 void store_close(struct net_store *st);
 /* store_load: -ENOENT with "network `NAME` not found" when there is no such network. */
 int store_load(struct net_store *st, const char *name, struct net_record *out, struct mc_err *err);
-int store_save(struct net_store *st, const struct net_record *r, struct mc_err *err);
+/* store_save: @durable fsyncs (definitions); endpoint changes only rename. */
+int store_save(struct net_store *st, const struct net_record *r, bool durable, struct mc_err *err);
 int store_remove(struct net_store *st, const char *name, struct mc_err *err);
 /* store_list: the names of every network, sorted; *names is malloc'ed (free each + array). */
 int store_list(struct net_store *st, char ***names, size_t *n, struct mc_err *err);

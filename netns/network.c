@@ -237,7 +237,7 @@ int net_create_locked(struct net_store *st, const char *name, const char *subnet
 	ret = net_bridge_ensure(&r, err);
 	if (ret < 0)
 		goto out;
-	ret = store_save(st, &r, err);
+	ret = store_save(st, &r, true, err);
 	if (ret < 0) {
 		struct mc_err ignore = { 0 };
 

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * netbench.c: measures, inside a private network namespace, TCP throughput
+ * container -> container over a libmcnetns bridge against the same transfer over
+ * loopback, and the wall time of mc_netns_attach + mc_netns_detach.
+ *   usage: netbench [SECONDS_PER_RUN] [ROUNDS] [ATTACH_ITERS]
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mc/netlink.h>
+#include <mc/netns.h>
+#include <mc/util.h>
+
+#define CHUNK (128 * 1024)
+#define PORT 5201
+
+static double now(void)
+{
+	return (double)mc_time_mono_ns() / 1e9;
+}
+
+static void die(const char *what, const struct mc_err *err)
+{
+	fprintf(stderr, "netbench: %s: %s\n", what, err ? err->msg : strerror(errno));
+	exit(1);
+}
+
+/* Accepts one connection and drains it; returns the bytes received. */
+static int serve(int ready_fd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static char buf[CHUNK];
+	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0), c;
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
+		return 1;
+	if (write(ready_fd, "l", 1) != 1)
+		return 1;
+	c = accept(l, NULL, NULL);
+	if (c < 0)
+		return 1;
+	while (read(c, buf, sizeof(buf)) > 0)
+		;
+	close(c);
+	close(l);
+	return 0;
+}
+
+/* Sends for @secs seconds; returns bytes per second. */
+static double blast(const char *ip, double secs)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
+	static char buf[CHUNK];
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	double t0, t;
+	uint64_t sent = 0;
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	for (int i = 0; i < 100; i++) {
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		usleep(10000);
+		if (i == 99)
+			return -1;
+	}
+	t0 = now();
+	do {
+		ssize_t n = write(fd, buf, sizeof(buf));
+
+		if (n <= 0)
+			return -1;
+		sent += (uint64_t)n;
+		t = now();
+	} while (t - t0 < secs);
+	close(fd);
+	return (double)sent / (t - t0);
+}
+
+struct child {
+	pid_t pid;
+	int in, out;
+};
+
+/* A "container": forks, unshares its netns, reports 'r', then runs @role on 'g'. */
+static struct child spawn(int role, const char *ip, double secs)
+{
+	int a[2], b[2];
+	struct child c;
+	char ch;
+
+	if (pipe(a) < 0 || pipe(b) < 0)
+		die("pipe", NULL);
+	c.pid = fork();
+	if (c.pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (unshare(CLONE_NEWNET) < 0 || write(b[1], "r", 1) != 1)
+			_exit(1);
+		if (read(a[0], &ch, 1) != 1)
+			_exit(0);
+		if (role == 0)
+			_exit(serve(b[1]));
+		double bps = blast(ip, secs);
+
+		if (write(b[1], &bps, sizeof(bps)) != sizeof(bps))
+			_exit(1);
+		_exit(0);
+	}
+	close(a[0]);
+	close(b[1]);
+	c.in = a[1];
+	c.out = b[0];
+	if (read(c.out, &ch, 1) != 1 || ch != 'r')
+		die("spawn", NULL);
+	return c;
+}
+
+static void reap(struct child *c)
+{
+	kill(c->pid, SIGKILL);
+	waitpid(c->pid, NULL, 0);
+	close(c->in);
+	close(c->out);
+}
+
+static double bridge_run(const struct mc_netns_ctx *ctx, double secs)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct child s = spawn(0, NULL, 0), c;
+	struct mc_netns_attach_req req = {
+		.network = "bench", .ctr_id = "srv", .pid = s.pid, .nsfd = -1
+	};
+	char ch, ip[16];
+	double bps = -1;
+
+	if (mc_netns_attach(ctx, &req, &at, &err) < 0)
+		die("attach", &err);
+	snprintf(ip, sizeof(ip), "%s", at.ip);
+	c = spawn(1, ip, secs);
+	req.ctr_id = "cli";
+	req.pid = c.pid;
+	if (mc_netns_attach(ctx, &req, &at, &err) < 0)
+		die("attach", &err);
+	if (write(s.in, "g", 1) != 1 || read(s.out, &ch, 1) != 1 || write(c.in, "g", 1) != 1 ||
+	    read(c.out, &bps, sizeof(bps)) != sizeof(bps))
+		die("bridge run", NULL);
+	reap(&s);
+	reap(&c);
+	mc_netns_detach(ctx, NULL, "srv", &err);
+	mc_netns_detach(ctx, NULL, "cli", &err);
+	return bps;
+}
+
+static double loopback_run(double secs)
+{
+	int p[2];
+	char ch;
+	pid_t pid;
+	double bps;
+
+	if (pipe(p) < 0)
+		die("pipe", NULL);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		_exit(serve(p[1]));
+	}
+	if (read(p[0], &ch, 1) != 1)
+		die("loopback server", NULL);
+	bps = blast("127.0.0.1", secs);
+	waitpid(pid, NULL, 0);
+	close(p[0]);
+	close(p[1]);
+	return bps;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 3;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3;
+	int iters = argc > 3 ? atoi(argv[3]) : 50;
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *nl = NULL;
+	char root[] = "/tmp/mc-netbench.XXXXXX";
+	struct mc_netns_ctx ctx = { .state_root = root };
+	double lo_sum = 0, br_sum = 0, att_min = 1e9, att_sum = 0;
+
+	if (secs <= 0 || secs > 30 || rounds < 1 || rounds > 10 || iters < 1 || iters > 1000) {
+		fprintf(stderr, "netbench: usage: netbench [SECONDS 0-30] [ROUNDS 1-10] [ITERS]\n");
+		return 2;
+	}
+	if (unshare(CLONE_NEWNET) < 0)
+		die("unshare(CLONE_NEWNET)", NULL);
+	if (!mkdtemp(root))
+		die("mkdtemp", NULL);
+	if (mc_netns_nl_open(&nl, &err) < 0 || mc_netns_link_set_up(nl, "lo", true, &err) < 0)
+		die("lo up", &err);
+	if (mc_netns_network_create(&ctx, "bench", "10.99.0.0/24", NULL, &err) < 0)
+		die("network create", &err);
+
+	printf("| round | loopback Gbit/s | bridge Gbit/s | ratio |\n|---|---|---|---|\n");
+	for (int r = 0; r < rounds; r++) {
+		double lo = loopback_run(secs), br = bridge_run(&ctx, secs);
+
+		lo_sum += lo;
+		br_sum += br;
+		printf("| %d | %.2f | %.2f | %.2f |\n", r + 1, lo * 8 / 1e9, br * 8 / 1e9, br / lo);
+		fflush(stdout);
+	}
+	printf("| mean | %.2f | %.2f | %.2f |\n\n", lo_sum / rounds * 8 / 1e9,
+	       br_sum / rounds * 8 / 1e9, br_sum / lo_sum);
+
+	/* attach + detach of an idle container, the library's share of --network. */
+	for (int i = 0; i < iters; i++) {
+		struct child c = spawn(0, NULL, 0);
+		struct mc_netns_attachment at;
+		struct mc_netns_attach_req req = {
+			.network = "bench", .ctr_id = "lat", .name = "lat", .pid = c.pid, .nsfd = -1
+		};
+		double t0 = now(), t;
+
+		if (mc_netns_attach(&ctx, &req, &at, &err) < 0)
+			die("attach", &err);
+		t = now() - t0;
+		att_sum += t;
+		if (t < att_min)
+			att_min = t;
+		reap(&c);
+		mc_netns_detach(&ctx, NULL, "lat", &err);
+	}
+	printf("attach: mean %.2f ms, min %.2f ms over %d attaches\n", att_sum / iters * 1e3,
+	       att_min * 1e3, iters);
+	mc_netns_network_remove(&ctx, "bench", &err);
+	mc_netns_nl_close(nl);
+	mc_fs_rm_rf(root, NULL);
+	return 0;
+}
