@@ -1,0 +1,383 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * network.c: `mycontainer network create|ls|inspect|rm`, the run flags --ip,
+ * --network-alias and -p, and the runtime's network hook backed by libmcnetns
+ * (attach after clone, detach at exit, and release at `rm`, also after kill -9).
+ * Networks live in <data-root>/networks; each container's /etc/hosts is a file in
+ * <data-root>/networks/hosts bind-mounted over the image's, rewritten by libmcnetns.
+ */
+#include "network.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <mc/netns.h>
+
+#define MAX_ALIASES 8
+#define MAX_PORTS 32
+
+/* What `run` collected for the hook; lives until the process (or its monitor) ends. */
+static struct {
+	struct mc_netns_ctx ctx;
+	char root[4096];
+	const char *ip;
+	const char *aliases[MAX_ALIASES + 1];
+	size_t n_aliases;
+	struct mc_netns_port ports[MAX_PORTS];
+	size_t n_ports;
+	const char *name, *hostname;
+	bool auto_rm; /* run --rm: nobody will `rm`, so detach removes the hosts file */
+	char hosts[4200];
+	char volume[4300];
+} run_net;
+
+static void net_ctx(struct mc_cli *cli)
+{
+	struct mc_rt_ctx *ctx = cli_ctx(cli);
+
+	snprintf(run_net.root, sizeof(run_net.root), "%s",
+		 ctx ? ctx->data_root : MC_NETNS_STATE_DEFAULT);
+	run_net.ctx.state_root = run_net.root;
+}
+
+/* ---- the hook ---- */
+
+static int hook_attach(const char *id, const char *network, pid_t pid, void *arg,
+		       struct mc_err *err)
+{
+	struct mc_netns_attachment at;
+	char defname[16];
+	const char *aliases[MAX_ALIASES + 1];
+	size_t n = 0;
+	struct mc_netns_attach_req req = {
+		.network = strcmp(network, MC_NETNS_DEFAULT_NETWORK) ? network : NULL,
+		.ctr_id = id,
+		.pid = pid,
+		.nsfd = -1,
+		.ip = run_net.ip,
+		.hosts_path = run_net.hosts[0] ? run_net.hosts : NULL,
+		.ports = run_net.ports,
+		.n_ports = run_net.n_ports,
+	};
+
+	(void)arg;
+	snprintf(defname, sizeof(defname), "mc-%.10s", id);
+	req.name = run_net.name ? run_net.name : defname;
+	for (size_t i = 0; i < run_net.n_aliases; i++)
+		aliases[n++] = run_net.aliases[i];
+	/* The host name resolves too, unless it is the name already or taken as alias. */
+	if (run_net.hostname && strcmp(run_net.hostname, req.name) && n < MAX_ALIASES) {
+		bool dup = false;
+
+		for (size_t i = 0; i < n; i++)
+			dup |= !strcmp(aliases[i], run_net.hostname);
+		if (!dup)
+			aliases[n++] = run_net.hostname;
+	}
+	req.aliases = aliases;
+	req.n_aliases = n;
+	if (mc_netns_attach(&run_net.ctx, &req, &at, err) < 0)
+		return -err->code;
+	mc_log_debug("network %s: %s/%d gw %s veth %s", at.network, at.ip, at.prefix, at.gateway,
+		     at.veth);
+	return 0;
+}
+
+static void hook_detach(const char *id, const char *network, void *arg)
+{
+	struct mc_err err = { 0 };
+
+	(void)network, (void)arg;
+	/* Best-effort: `rm` retries, and a leftover record only holds an address. */
+	if (mc_netns_detach(&run_net.ctx, NULL, id, &err) < 0)
+		mc_log_warn("network detach: %s", err.msg);
+	if (run_net.auto_rm && run_net.hosts[0])
+		unlink(run_net.hosts);
+}
+
+static const struct mc_rt_net_hook hook = { .attach = hook_attach, .detach = hook_detach };
+
+/* The hosts file a container's config.json bind-mounts over /etc/hosts, if ours. */
+static void find_hosts(struct mc_cli *cli, const char *id, char *out, size_t size)
+{
+	struct mc_rt_ctx *ctx = cli_ctx(cli);
+	char path[4200], dir[4200];
+	json_t *root, *mounts, *m;
+	size_t i;
+
+	out[0] = '\0';
+	if (!ctx)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/config.json", ctx->state_root, id);
+	snprintf(dir, sizeof(dir), "%s/networks/hosts/", run_net.root);
+	root = json_load_file(path, 0, NULL);
+	mounts = json_object_get(root, "mounts");
+	json_array_foreach(mounts, i, m)
+	{
+		const char *dst = json_string_value(json_object_get(m, "destination"));
+		const char *src = json_string_value(json_object_get(m, "source"));
+
+		if (dst && src && !strcmp(dst, "/etc/hosts") && !strncmp(src, dir, strlen(dir)))
+			snprintf(out, size, "%s", src);
+	}
+	json_decref(root);
+}
+
+void cli_net_hook_start(struct mc_cli *cli, const char *id)
+{
+	net_ctx(cli);
+	find_hosts(cli, id, run_net.hosts, sizeof(run_net.hosts));
+	mc_rt_set_net_hook(&hook);
+}
+
+int cli_net_rm(struct mc_cli *cli, const char *id, bool force, struct mc_err *err)
+{
+	char hosts[4200];
+	int r;
+
+	net_ctx(cli);
+	find_hosts(cli, id, hosts, sizeof(hosts));
+	r = mc_rt_rm(cli_ctx(cli), id, force, err);
+	if (r < 0)
+		return r;
+	/* After a kill -9 of the container or its monitor nobody detached: do it here. */
+	hook_detach(id, NULL, NULL);
+	if (hosts[0] && unlink(hosts) < 0 && errno != ENOENT)
+		mc_log_warn("remove `%s`: %s", hosts, strerror(errno));
+	return 0;
+}
+
+/* ---- run flags ---- */
+
+int cli_net_opt(int c, const char *arg)
+{
+	struct mc_err err = { 0 };
+
+	switch (c) {
+	case CLI_OPT_IP:
+		run_net.ip = arg;
+		return 0;
+	case CLI_OPT_ALIAS:
+		if (run_net.n_aliases >= MAX_ALIASES)
+			return cli_usage_error("run", MC_RT_EXIT_RUNTIME,
+					       "at most %d --network-alias", MAX_ALIASES);
+		run_net.aliases[run_net.n_aliases++] = arg;
+		return 0;
+	case 'p':
+		if (run_net.n_ports >= MAX_PORTS)
+			return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "at most %d -p",
+					       MAX_PORTS);
+		if (mc_netns_port_parse(arg, &run_net.ports[run_net.n_ports], &err) < 0)
+			return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "%s", err.msg);
+		run_net.n_ports++;
+		return 0;
+	}
+	return MC_RT_EXIT_RUNTIME;
+}
+
+int cli_net_prepare(struct mc_cli *cli, struct mc_rt_run_opts *o)
+{
+	bool bridge = o->network && strcmp(o->network, "none") && strcmp(o->network, "host");
+	char dir[4200];
+	uint8_t rnd[8];
+	int fd;
+
+	if (!bridge) {
+		if (run_net.ip || run_net.n_aliases || run_net.n_ports)
+			return cli_usage_error("run", MC_RT_EXIT_RUNTIME,
+					       "--ip, --network-alias and -p need --network NAME "
+					       "(a bridge network, not none or host)");
+		return 0;
+	}
+	net_ctx(cli);
+	run_net.name = o->name;
+	run_net.hostname = o->hostname;
+	run_net.auto_rm = o->rm;
+	/* The /etc/hosts file, created now so that the config can bind-mount it. */
+	snprintf(dir, sizeof(dir), "%s/networks/hosts", run_net.root);
+	if (mc_fs_mkdir_p(dir, 0700, NULL) < 0 || getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd))
+		return cli_fail(MC_RT_EXIT_RUNTIME, "network: create `%s`: %s", dir,
+				strerror(errno));
+	snprintf(run_net.hosts, sizeof(run_net.hosts), "%s/%02x%02x%02x%02x%02x%02x%02x%02x", dir,
+		 rnd[0], rnd[1], rnd[2], rnd[3], rnd[4], rnd[5], rnd[6], rnd[7]);
+	fd = open(run_net.hosts, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_fail(MC_RT_EXIT_RUNTIME, "network: create `%s`: %s", run_net.hosts,
+				strerror(errno));
+	close(fd);
+	snprintf(run_net.volume, sizeof(run_net.volume), "%s:/etc/hosts", run_net.hosts);
+	if (cli_push(&o->volumes, &o->n_volumes, run_net.volume) < 0)
+		return cli_fail(MC_RT_EXIT_RUNTIME, "out of memory");
+	mc_rt_set_net_hook(&hook);
+	return 0;
+}
+
+void cli_net_run_failed(void)
+{
+	/* The run never attached (or rolled back): the hosts file is ours to remove. */
+	if (run_net.hosts[0])
+		unlink(run_net.hosts);
+}
+
+/* ---- mycontainer network ---- */
+
+static void usage(FILE *f)
+{
+	fputs("Usage: mycontainer network COMMAND\n\n"
+	      "Manage bridge networks (a Linux bridge, an IPv4 subnet, NAT to the outside,\n"
+	      "isolation from other networks). Containers join with 'run --network NAME' and\n"
+	      "resolve each other by name through /etc/hosts.\n\n"
+	      "Commands:\n"
+	      "  create [--subnet CIDR] [--gateway IP] NAME   create a network\n"
+	      "  ls                                           list networks\n"
+	      "  inspect NAME [NAME...]                       show networks as JSON\n"
+	      "  rm NAME [NAME...]                            remove networks (none attached)\n\n"
+	      "The default network `" MC_NETNS_DEFAULT_NETWORK "` (" MC_NETNS_DEFAULT_SUBNET
+	      ") is created on first use.\n",
+	      f);
+}
+
+static int net_fail(const struct mc_err *err)
+{
+	return cli_fail(CLI_EXIT_FAIL, "%s", err->msg);
+}
+
+static int cmd_create(struct mc_cli *cli, int argc, char **argv)
+{
+	static const struct option opts[] = { { "subnet", required_argument, NULL, 's' },
+					      { "gateway", required_argument, NULL, 'g' },
+					      { "help", no_argument, NULL, 'H' },
+					      { NULL, 0, NULL, 0 } };
+	const char *subnet = NULL, *gw = NULL;
+	struct mc_err err = { 0 };
+	int c;
+
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			subnet = optarg;
+		else if (c == 'g')
+			gw = optarg;
+		else if (c == 'H')
+			return usage(stdout), 0;
+		else
+			return cli_bad_option("network create", CLI_EXIT_FAIL, argv);
+	}
+	if (optind + 1 != argc)
+		return cli_usage_error("network create", CLI_EXIT_FAIL,
+				       "requires exactly 1 argument (NAME)");
+	if (cli_require_root("network create", CLI_EXIT_FAIL))
+		return CLI_EXIT_FAIL;
+	net_ctx(cli);
+	if (mc_netns_network_create(&run_net.ctx, argv[optind], subnet, gw, &err) < 0)
+		return net_fail(&err);
+	printf("%s\n", argv[optind]);
+	return 0;
+}
+
+static int cmd_ls(struct mc_cli *cli, int argc, char **argv)
+{
+	struct mc_netns_network_info *v = NULL;
+	struct mc_err err = { 0 };
+	size_t n = 0;
+
+	if (argc > 1)
+		return cli_usage_error("network ls", CLI_EXIT_FAIL, "takes no arguments");
+	(void)argv;
+	net_ctx(cli);
+	if (mc_netns_network_list(&run_net.ctx, &v, &n, &err) < 0)
+		return net_fail(&err);
+	printf("%-20s %-15s %-18s %-15s %s\n", "NAME", "BRIDGE", "SUBNET", "GATEWAY", "CONTAINERS");
+	for (size_t i = 0; i < n; i++)
+		printf("%-20s %-15s %-18s %-15s %zu\n", v[i].name, v[i].bridge, v[i].subnet,
+		       v[i].gateway, v[i].n_endpoints);
+	mc_netns_network_list_free(v, n);
+	return 0;
+}
+
+static int cmd_inspect(struct mc_cli *cli, int argc, char **argv)
+{
+	json_t *arr = json_array();
+	struct mc_err err = { 0 };
+	int rc = 0;
+
+	if (argc < 2)
+		return cli_usage_error("network inspect", CLI_EXIT_FAIL,
+				       "requires at least 1 argument");
+	net_ctx(cli);
+	for (int i = 1; i < argc; i++) {
+		struct mc_netns_network_info info;
+		json_t *o, *eps;
+
+		if (mc_netns_network_inspect(&run_net.ctx, argv[i], &info, &err) < 0) {
+			rc = net_fail(&err);
+			continue;
+		}
+		eps = json_array();
+		for (size_t j = 0; j < info.n_endpoints; j++)
+			json_array_append_new(eps, json_pack("{s:s,s:s,s:s,s:s}", "Id",
+							     info.endpoints[j].id, "Name",
+							     info.endpoints[j].name, "IPv4",
+							     info.endpoints[j].ip, "Veth",
+							     info.endpoints[j].veth));
+		o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:s,s:o}", "Name", info.name, "Bridge",
+			      info.bridge, "Subnet", info.subnet, "Gateway", info.gateway, "MTU",
+			      (int)info.mtu, "Created", info.created, "Containers", eps);
+		json_array_append_new(arr, o);
+		mc_netns_network_info_release(&info);
+	}
+	if (json_array_size(arr)) {
+		char *s = json_dumps(arr, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+
+		if (s)
+			printf("%s\n", s);
+		free(s);
+	}
+	json_decref(arr);
+	return rc;
+}
+
+static int cmd_rm(struct mc_cli *cli, int argc, char **argv)
+{
+	struct mc_err err = { 0 };
+	int rc = 0;
+
+	if (argc < 2)
+		return cli_usage_error("network rm", CLI_EXIT_FAIL, "requires at least 1 argument");
+	if (cli_require_root("network rm", CLI_EXIT_FAIL))
+		return CLI_EXIT_FAIL;
+	net_ctx(cli);
+	for (int i = 1; i < argc; i++) {
+		if (mc_netns_network_remove(&run_net.ctx, argv[i], &err) < 0)
+			rc = net_fail(&err);
+		else
+			printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+int cli_network(struct mc_cli *cli, int argc, char **argv)
+{
+	const char *sub = argc > 1 ? argv[1] : NULL;
+
+	if (!sub || !strcmp(sub, "--help") || !strcmp(sub, "-h")) {
+		usage(sub ? stdout : stderr);
+		return sub ? 0 : CLI_EXIT_FAIL;
+	}
+	optind = 0;
+	if (!strcmp(sub, "create"))
+		return cmd_create(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "ls") || !strcmp(sub, "list"))
+		return cmd_ls(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "inspect"))
+		return cmd_inspect(cli, argc - 1, argv + 1);
+	if (!strcmp(sub, "rm") || !strcmp(sub, "remove"))
+		return cmd_rm(cli, argc - 1, argv + 1);
+	return cli_usage_error("network", CLI_EXIT_FAIL, "unknown command `%s`", sub);
+}
