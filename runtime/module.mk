@@ -10,9 +10,9 @@ mcrt_SRCS := runtime/config.c runtime/spec.c runtime/security.c runtime/mounts.c
 PROGS += mycontainer
 mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runtime/cli/ps.c \
 	runtime/cli/signal.c runtime/cli/manage.c runtime/cli/show.c runtime/cli/spec.c \
-	runtime/cli/image.c
-mycontainer_LIBS := mcrt mcrootfs mccgroup mccommon
-mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp) -lm
+	runtime/cli/image.c runtime/cli/network.c
+mycontainer_LIBS := mcrt mcrootfs mccgroup mcnetns mccommon
+mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libmnl libnftnl) -lm
 
 DEMO := runtime/demo.sh
 DEMO_DEPS := $(O)/bin/mycontainer

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c: `mycontainer`: global flags, the verb table, shared CLI helpers. */
 #include "cli.h"
+#include "network.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,6 +30,7 @@ static const struct {
 	{ "stats", cli_stats, "Show memory, CPU and pids usage from the container's cgroup" },
 	{ "spec", cli_spec, "Print a default OCI config.json" },
 	{ "image", cli_image, "Build, list and remove images (image --help)" },
+	{ "network", cli_network, "Create, list, inspect and remove networks" },
 };
 
 static void usage(FILE *f)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* manage.c: `mycontainer start`, `rm` and `wait`. */
 #include "cli.h"
+#include "network.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,9 @@ static int each(struct mc_cli *cli, int argc, char **argv, enum verb v)
 			continue;
 		}
 		if (v == START)
-			r = mc_rt_start(cli_ctx(cli), id, &err);
+			cli_net_hook_start(cli, id), r = mc_rt_start(cli_ctx(cli), id, &err);
 		else if (v == RM)
-			r = mc_rt_rm(cli_ctx(cli), id, force, &err);
+			r = cli_net_rm(cli, id, force, &err);
 		else
 			r = mc_rt_wait(cli_ctx(cli), id, &code, &err);
 		if (r < 0)

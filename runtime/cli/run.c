@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* run.c: `mycontainer run`: flags -> struct mc_rt_run_opts -> mc_rt_run(). */
 #include "cli.h"
+#include "network.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,7 +36,7 @@ static void usage(FILE *f)
 	      "      --cpus N              CPU quota in CPUs (0.5 = 50ms per 100ms)\n"
 	      "  -c, --cpu-shares N        relative CPU weight (v1 shares, 2..262144)\n"
 	      "      --pids-limit N        maximum number of processes (-1 = unlimited)\n"
-	      "      --network MODE        none (default: only lo) or host\n"
+	      "      --network MODE        none (default: only lo), host, or:\n" CLI_NET_USAGE
 	      "      --init                run a PID 1 that forwards signals and reaps zombies\n"
 	      "      --cap-add CAP         add a capability (CAP_NET_ADMIN, NET_ADMIN or ALL)\n"
 	      "      --cap-drop CAP        drop a capability (or ALL)\n"
@@ -102,6 +103,7 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 		{ "userns", required_argument, NULL, OPT_USERNS },
 		{ "ulimit", required_argument, NULL, OPT_ULIMIT },
 		{ "bundle", required_argument, NULL, 'b' },
+		CLI_NET_OPTIONS,
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -113,7 +115,7 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 	bool oom = false;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+dith:e:w:u:v:m:c:b:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+dith:e:w:u:v:m:c:b:p:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd':
 			o.detach = true;
@@ -201,6 +203,12 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 		case OPT_HELP:
 			usage(stdout);
 			return 0;
+		case CLI_OPT_IP:
+		case CLI_OPT_ALIAS:
+		case 'p':
+			if (cli_net_opt(c, optarg))
+				return MC_RT_EXIT_RUNTIME;
+			break;
 		default:
 			return cli_bad_option("run", MC_RT_EXIT_RUNTIME, argv);
 		}
@@ -225,9 +233,10 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 	if (cli_require_root("run", MC_RT_EXIT_RUNTIME))
 		return MC_RT_EXIT_RUNTIME;
 	ctx = cli_ctx(cli);
-	if (!ctx)
+	if (!ctx || cli_net_prepare(cli, &o))
 		return MC_RT_EXIT_RUNTIME;
 	if (mc_rt_run(ctx, &o, &status, &oom, id, &err) < 0) {
+		cli_net_run_failed();
 		fprintf(stderr, "mycontainer: %s\n", err.msg);
 		return status;
 	}
