@@ -300,7 +300,8 @@ static int write_dir(struct img_model *m, struct mc_git_repo *repo, size_t idx,
 			break; /* devices and fifos: manifest only */
 		}
 	}
-	if (r == 0)
+	/* An empty subtree is not written: nothing would reference it (git fsck: dangling). */
+	if (r == 0 && (n > 0 || idx == 0))
 		r = mc_git_tree_write(repo, items, n, out, err);
 	if (r == 0)
 		*count = n;

@@ -165,7 +165,8 @@ static int write_dir(struct wt_ctx *c, int dfd, int depth, struct mc_git_oid *ou
 	}
 	closedir(d);
 	c->path[plen] = '\0';
-	if (r == 0)
+	/* An empty subtree is not written at all: nothing would reference it. */
+	if (r == 0 && (n > 0 || depth == 0))
 		r = mc_git_tree_write(c->repo, items, n, out, c->err);
 	if (r == 0)
 		*n_out = n;

@@ -354,6 +354,36 @@ int cmd_ls_tree(int argc, char **argv)
 	return r < 0 ? cli_fail_err(&err) : 0;
 }
 
+/* Undoes cli_quote_path in place: "a\\tb" -> a<TAB>b, octal escapes included. */
+static int unquote(char *s)
+{
+	char *o = s, *p = s + 1;
+
+	while (*p && *p != '"') {
+		if (*p != '\\') {
+			*o++ = *p++;
+			continue;
+		}
+		p++;
+		const char *esc = strchr("abtnvfr\"\\", *p);
+
+		if (*p && esc) {
+			*o++ = "\a\b\t\n\v\f\r\"\\"[esc - "abtnvfr\"\\"];
+			p++;
+		} else if (p[0] >= '0' && p[0] <= '3' && p[1] >= '0' && p[1] <= '7' &&
+			   p[2] >= '0' && p[2] <= '7') {
+			*o++ = (char)((p[0] - '0') << 6 | (p[1] - '0') << 3 | (p[2] - '0'));
+			p += 3;
+		} else {
+			return -1;
+		}
+	}
+	if (*p != '"' || p[1])
+		return -1;
+	*o = '\0';
+	return 0;
+}
+
 /* Parses one "MODE SP TYPE SP ID TAB NAME" line of ls-tree output. */
 static int parse_mktree_line(char *line, struct mc_git_tree_item *it, char **why)
 {
@@ -376,6 +406,8 @@ static int parse_mktree_line(char *line, struct mc_git_tree_item *it, char **why
 	if (strcmp(sp1 + 1, want) != 0)
 		return *why = "mode and type disagree", -1;
 	it->name = tab + 1;
+	if (tab[1] == '"' && unquote(tab + 1) < 0)
+		return *why = "bad quoted name", -1;
 	return 0;
 }
 
