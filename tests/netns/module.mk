@@ -7,3 +7,5 @@ TESTS_netns_attach_SRCS := tests/netns/ctr.c
 TESTS_netns_ports_SRCS := tests/netns/ctr.c
 TESTS_netns_LIBS := mcnetns mccommon
 TESTS_netns_LDLIBS = $(call pkg-libs,libmnl libnftnl jansson)
+TESTS_netns_SCRIPTS := cli.sh
+TESTS_netns_DEPS := $(O)/bin/mycontainer
