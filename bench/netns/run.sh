@@ -8,14 +8,23 @@ set -euo pipefail
 : "${MC_BUILD:?run through make bench B=netns}"
 SECS=${NETBENCH_SECS:-3}
 ROUNDS=${NETBENCH_ROUNDS:-3}
-echo "# netns benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(uname -r)"
-"$MC_BUILD/bin/netbench" "$SECS" "$ROUNDS" 50
+if [ "${1:-}" != cli-only ]; then
+	echo "# netns benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ) on $(nproc) cores, $(uname -r)"
+	"$MC_BUILD/bin/netbench" "$SECS" "$ROUNDS" 50
+fi
+
+# The CLI part runs in a private netns too: re-exec under unshare -n.
+if [ -z "${MC_NETBENCH_INNER:-}" ]; then
+	MC_NETBENCH_INNER=1 exec unshare -n bash "$0" cli-only
+fi
 
 MC=$MC_BIN/mycontainer
 if [ -x "$MC" ] && "$MC" run --help 2>&1 | grep -q -- '--network NAME' && command -v hyperfine >/dev/null; then
 	root=$(mktemp -d /tmp/mc-netbench-cli.XXXXXX)
-	trap '"$MC" --root "$root/run" --data-root "$root/data" network rm benchnet >/dev/null 2>&1 || true; rm -rf "$root"' EXIT
+	trap 'rm -rf "$root"' EXIT
 	flags=(--root "$root/run" --data-root "$root/data")
+	ip link set lo up
+	"$MC" "${flags[@]}" image build busybox >/dev/null
 	"$MC" "${flags[@]}" network create benchnet --subnet 10.98.0.0/24 >/dev/null
 	hyperfine -N --warmup 3 --runs 30 \
 		"$MC ${flags[*]} run --rm --network none busybox true" \
