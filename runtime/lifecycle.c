@@ -215,8 +215,6 @@ static int load(const struct mc_rt_ctx *ctx, const char *id, struct rt_state *st
 int mc_rt_kill(const struct mc_rt_ctx *ctx, const char *id, int sig, struct mc_err *err)
 {
 	struct rt_state st;
-	char cgpath[128];
-	struct mc_cgroup *cg = NULL;
 
 	if (load(ctx, id, &st, err) < 0)
 		return -err->code;
@@ -224,12 +222,10 @@ int mc_rt_kill(const struct mc_rt_ctx *ctx, const char *id, int sig, struct mc_e
 		return mc_err_setx(err, EINVAL, "container %s is not running", st.name);
 	if (kill(st.pid, sig) < 0)
 		return mc_err_set(err, errno, "kill %d", (int)st.pid);
-	/* SIGKILL also reaches whatever left the PID namespace's tree (exec'd helpers). */
-	rt_cgroup_path(id, cgpath, sizeof(cgpath));
-	if (sig == SIGKILL && mc_cgroup_open(cgpath, &cg, NULL) == 0) {
-		mc_cgroup_kill(cg, SIGKILL, NULL);
-		mc_cgroup_free(cg);
-	}
+	/*
+	 * Killing PID 1 of the container's PID namespace kills everything else in it
+	 * (exec'd processes included); the cgroup removal sweeps up what remains.
+	 */
 	return 0;
 }
 

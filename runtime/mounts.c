@@ -95,6 +95,21 @@ static void fd_path(int fd, char *buf, size_t size)
 	snprintf(buf, size, "/proc/self/fd/%d", fd);
 }
 
+/*
+ * reopen: after a mount, the old O_PATH fd still names the directory underneath;
+ * remounts and propagation changes need the new mount on top.
+ */
+static int reopen(int rootfd, const char *dest, int *fd, char *target, size_t size,
+		  struct mc_err *err)
+{
+	close(*fd);
+	*fd = openat2_in_root(rootfd, dest, O_PATH);
+	if (*fd < 0)
+		return mc_err_set(err, errno, "resolve `%s` after mounting", dest);
+	fd_path(*fd, target, size);
+	return 0;
+}
+
 static int do_mount(int rootfd, const struct rt_mount *m, struct mc_err *err)
 {
 	const unsigned long remount_flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
@@ -116,6 +131,8 @@ static int do_mount(int rootfd, const struct rt_mount *m, struct mc_err *err)
 		if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
 			return mc_err_set(err, errno, "bind mount `%s` on `%s`", m->source,
 					  m->destination);
+		if (reopen(rootfd, m->destination, &fd, target, sizeof(target), err) < 0)
+			return -err->code;
 		/* A bind mount takes ro/nosuid/... only through a second, remounting call. */
 		if ((m->flags & remount_flags) &&
 		    mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | (m->flags & remount_flags),
@@ -143,6 +160,8 @@ static int do_mount(int rootfd, const struct rt_mount *m, struct mc_err *err)
 		}
 		return mc_err_set(err, e, "mount `%s` on `%s`", m->type, m->destination);
 	}
+	if (!m->bind && reopen(rootfd, m->destination, &fd, target, sizeof(target), err) < 0)
+		return -err->code;
 	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		return mc_err_set(err, errno, "set propagation of `%s`", m->destination);
 	return 0;

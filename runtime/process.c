@@ -17,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -315,9 +316,13 @@ void rt_child_main(struct rt_child_args *a)
 		r = rt_exec_command(c, c->args, c->env, &err);
 		rt_sync_fail(a->sync, r, &err);
 	}
-	/* The parent sees EOF on the socket once the command's exec closed its copy. */
+	/*
+	 * The parent sees EOF on the socket once the command's exec closed its copy. The
+	 * init itself needs no descriptor: drop every inherited one (a monitor's pipe).
+	 */
 	close(a->sync);
 	if (tty >= 0)
 		close(tty);
+	syscall(SYS_close_range, 3U, ~0U, 0U);
 	rt_init_loop(pid);
 }

@@ -472,11 +472,22 @@ int rt_start_detached(const struct mc_rt_ctx *ctx, struct rt_launch *l, int *sta
 		_exit(0);
 	}
 	close(p[1]);
-	n = mc_read_all(p[0], buf, sizeof(buf) - 1);
-	close(p[0]);
-	*status = 0;
-	if (n == 1 && buf[0] == 0)
+	/*
+	 * One byte first: success is a lone NUL, after which the pipe may stay open (an
+	 * --init PID 1 never execs, so it keeps inherited descriptors until it exits).
+	 */
+	n = mc_read_all(p[0], buf, 1);
+	if (n == 1 && buf[0] == 0) {
+		close(p[0]);
+		*status = 0;
 		return 0;
+	}
+	if (n == 1) {
+		ssize_t m = mc_read_all(p[0], buf + 1, sizeof(buf) - 2);
+
+		n = m < 0 ? 1 : 1 + m;
+	}
+	close(p[0]);
 	*status = MC_RT_EXIT_RUNTIME;
 	if (n <= 0)
 		return mc_err_setx(err, MC_EINTERNAL, "the monitor process died during start");
