@@ -109,6 +109,38 @@ static void unlock_store(struct mc_imgstore *s)
 	flock(s->lockfd, LOCK_UN);
 }
 
+/*
+ * HEAD is detached at the newest imported image's commit, so that git (fsck, log)
+ * sees a born HEAD in a store that has images (git only accepts refs/heads/ as a
+ * symbolic HEAD). A store without images points it back at refs/heads/master.
+ */
+static int point_head(struct mc_imgstore *s, const struct mc_git_oid *oid, struct mc_err *err)
+{
+	char path[PATH_MAX], line[64], hex[MC_GIT_OID_HEXSZ + 1];
+
+	snprintf(path, sizeof(path), "%s/HEAD", mc_git_repo_gitdir(s->repo));
+	if (oid)
+		snprintf(line, sizeof(line), "%s\n", mc_git_oid_fmt(oid, hex));
+	else
+		snprintf(line, sizeof(line), "ref: refs/heads/master\n");
+	return mc_fs_write_atomic(path, line, strlen(line), 0644, err);
+}
+
+struct first_ref {
+	struct mc_git_oid oid;
+	bool found;
+};
+
+static int first_ref_cb(const char *name, const struct mc_git_oid *oid, void *arg)
+{
+	struct first_ref *f = arg;
+
+	(void)name;
+	f->oid = *oid;
+	f->found = true;
+	return 1;
+}
+
 /* Writes the model, commits it on top of the image's previous version, moves the ref. */
 static int commit_model(struct mc_imgstore *s, const char *name, struct img_model *m,
 			const char *message, const char *path, struct mc_git_oid *commit,
@@ -139,6 +171,9 @@ static int commit_model(struct mc_imgstore *s, const char *name, struct img_mode
 	struct mc_git_oid zero = { { 0 } };
 
 	r = mc_git_ref_update(s->repo, ref, &c, have_prev ? &prev : &zero, err);
+	if (r < 0)
+		return r;
+	r = point_head(s, &c, err);
 	if (r < 0)
 		return r;
 	if (commit)
@@ -394,6 +429,12 @@ int mc_imgstore_remove(struct mc_imgstore *store, const char *name, struct mc_er
 	if (r < 0)
 		return r;
 	r = mc_git_ref_delete(store->repo, ref, NULL, err);
+	if (r == 0) {
+		struct first_ref f = { .found = false };
+
+		mc_git_ref_foreach(store->repo, "refs/images/", first_ref_cb, &f, NULL);
+		r = point_head(store, f.found ? &f.oid : NULL, err);
+	}
 	unlock_store(store);
 	if (r == -ENOENT)
 		return mc_err_setx(err, ENOENT, "no image `%s`", name);
