@@ -35,6 +35,7 @@ static struct {
 	bool auto_rm; /* run --rm: nobody will `rm`, so detach removes the hosts file */
 	char hosts[4200];
 	char volume[4300];
+	char *vols[130];
 } run_net;
 
 static void net_ctx(struct mc_cli *cli)
@@ -212,8 +213,15 @@ int cli_net_prepare(struct mc_cli *cli, struct mc_rt_run_opts *o)
 				strerror(errno));
 	close(fd);
 	snprintf(run_net.volume, sizeof(run_net.volume), "%s:/etc/hosts", run_net.hosts);
-	if (cli_push(&o->volumes, &o->n_volumes, run_net.volume) < 0)
-		return cli_fail(MC_RT_EXIT_RUNTIME, "out of memory");
+	/* The volume list becomes ours, static, so that nothing of it leaks. */
+	if (o->n_volumes >= MC_ARRAY_SIZE(run_net.vols) - 2)
+		return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "too many volumes");
+	for (size_t i = 0; i < o->n_volumes; i++)
+		run_net.vols[i] = o->volumes[i];
+	run_net.vols[o->n_volumes++] = run_net.volume;
+	run_net.vols[o->n_volumes] = NULL;
+	free(o->volumes);
+	o->volumes = run_net.vols;
 	mc_rt_set_net_hook(&hook);
 	return 0;
 }
