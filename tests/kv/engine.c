@@ -43,7 +43,7 @@ static void check_range(struct mc_kv *kv, int from, int to)
 TEST_F(db, ten_thousand_puts_and_gets)
 {
 	struct mc_kv_options o = kvt_opts(1000, MC_KV_SYNC_NONE);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_kv *kv;
 	char k[32], v[64];
 
@@ -58,8 +58,8 @@ TEST_F(db, ten_thousand_puts_and_gets)
 	struct mc_kv_stats st;
 
 	mc_kv_stats_get(kv, &st);
-	TH_LOG("tables=%u flushes=%llu compactions=%llu", st.tables,
-	       (unsigned long long)st.flushes, (unsigned long long)st.compactions);
+	TH_LOG("tables=%u flushes=%llu compactions=%llu", st.tables, (unsigned long long)st.flushes,
+	       (unsigned long long)st.compactions);
 	EXPECT_GE(st.flushes, 9);
 	EXPECT_GE(st.compactions, 1);
 	mc_kv_close(kv);
@@ -78,7 +78,7 @@ TEST_F(db, ten_thousand_puts_and_gets)
 TEST_F(db, delete_and_overwrite_across_flushes)
 {
 	struct mc_kv_options o = kvt_opts(100, MC_KV_SYNC_NONE);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_buf v = MC_BUF_INIT;
 	struct mc_kv *kv;
 
@@ -108,7 +108,7 @@ TEST_F(db, delete_and_overwrite_across_flushes)
 
 TEST_F(db, batch_large_value_and_limits)
 {
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_buf v = MC_BUF_INIT;
 	struct mc_kv *kv;
 	struct mc_kv_batch *b = mc_kv_batch_new();
@@ -148,7 +148,7 @@ TEST_F(db, batch_large_value_and_limits)
 
 TEST_F(db, second_writer_is_refused)
 {
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_kv *kv, *kv2;
 
 	ASSERT_OK(mc_kv_open(self->dir, NULL, &kv, &err));
@@ -163,7 +163,7 @@ TEST_F(db, second_writer_is_refused)
 TEST_F(db, iterator_order_prefix_and_snapshot)
 {
 	struct mc_kv_options o = kvt_opts(50, MC_KV_SYNC_NONE);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_kv *kv;
 	struct mc_kv_iter *it;
 	char k[32];
@@ -243,7 +243,7 @@ static void *writer(void *p)
 TEST_F(db, group_commit_shares_fsyncs)
 {
 	struct mc_kv_options o = kvt_opts(0, MC_KV_SYNC_BATCH);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_kv *kv;
 	pthread_t th[8];
 	struct writer_arg a[8];
@@ -252,7 +252,7 @@ TEST_F(db, group_commit_shares_fsyncs)
 
 	ASSERT_OK(mc_kv_open(self->dir, &o, &kv, &err));
 	for (int i = 0; i < 8; i++) {
-		a[i] = (struct writer_arg){kv, i, per};
+		a[i] = (struct writer_arg){ kv, i, per };
 		ASSERT_EQ(0, pthread_create(&th[i], NULL, writer, &a[i]));
 	}
 	for (int i = 0; i < 8; i++) {
@@ -286,7 +286,7 @@ TEST_F(db, group_commit_shares_fsyncs)
 TEST_F(db, sync_always_syncs_every_write)
 {
 	struct mc_kv_options o = kvt_opts(0, MC_KV_SYNC_ALWAYS);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_kv *kv;
 	struct mc_kv_stats st;
 
@@ -311,7 +311,7 @@ TEST_F(db, sync_always_syncs_every_write)
 TEST_F(db, read_only_open_sees_wal_and_refuses_writes)
 {
 	struct mc_kv_options o = kvt_opts(1000, MC_KV_SYNC_NONE);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 	struct mc_buf v = MC_BUF_INIT;
 	struct mc_kv *kv;
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <mc/cleanup.h>
 #include <mc/kv.h>
 #include <mc/util.h>
 

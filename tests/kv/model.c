@@ -50,7 +50,7 @@ static void reopen(struct mc_kv **kv, const char *dir, uint64_t *rs)
 {
 	/* Durability policies are the crash test's business; fdatasync here would dominate. */
 	struct mc_kv_options o = kvt_opts(1000, MC_KV_SYNC_NONE);
-	struct mc_err err = {0};
+	struct mc_err err = { 0 };
 
 	if (*kv)
 		mc_kv_close(*kv);
@@ -100,14 +100,14 @@ TEST_F_TIMEOUT(model, million_random_ops_match_a_map, 150)
 
 				if (g != 0)
 					th_assert_failed(__FILE__, __LINE__,
-							 "op %d: get %s: %d, model has version %u", op,
-							 k, g, ver[key]);
+							 "op %d: get %s: %d, model has version %u",
+							 op, k, g, ver[key]);
 				ASSERT_EQ(vl, v.len);
 				ASSERT_EQ(0, memcmp(val, v.data, vl));
 				hits++;
 			} else if (g != -ENOENT) {
-				th_assert_failed(__FILE__, __LINE__, "op %d: get %s: %d, model: absent",
-						 op, k, g);
+				th_assert_failed(__FILE__, __LINE__,
+						 "op %d: get %s: %d, model: absent", op, k, g);
 			}
 		} else if (dice < 995) {
 			/* An atomic batch of up to 8 ops. */
@@ -142,7 +142,8 @@ TEST_F_TIMEOUT(model, million_random_ops_match_a_map, 150)
 			mc_kv_iter_seek(it, k, kl);
 			for (int seen = 0; seen < 40 && mc_kv_iter_valid(it); seen++) {
 				size_t ikl, ivl;
-				const char *ik = mc_kv_iter_key(it, &ikl), *iv = mc_kv_iter_value(it, &ivl);
+				const char *ik = mc_kv_iter_key(it, &ikl),
+					   *iv = mc_kv_iter_value(it, &ivl);
 
 				while (m < NKEYS && !ver[m])
 					m++;
@@ -151,8 +152,9 @@ TEST_F_TIMEOUT(model, million_random_ops_match_a_map, 150)
 				size_t vl = make_val(val, m, ver[m]);
 
 				if (ikl != kl || memcmp(ik, k, kl) != 0)
-					th_assert_failed(__FILE__, __LINE__, "op %d: scan got %.*s, want %s",
-							 op, (int)ikl, ik, k);
+					th_assert_failed(__FILE__, __LINE__,
+							 "op %d: scan got %.*s, want %s", op,
+							 (int)ikl, ik, k);
 				ASSERT_EQ(vl, ivl);
 				ASSERT_EQ(0, memcmp(iv, val, vl));
 				m++;
@@ -165,10 +167,11 @@ TEST_F_TIMEOUT(model, million_random_ops_match_a_map, 150)
 			if (r & (1ull << 50)) {
 				reopen(&kv, self->dir, &rs);
 			} else {
-				struct mc_err err = {0};
+				struct mc_err err = { 0 };
 
 				if (mc_kv_compact(kv, &err) < 0)
-					th_assert_failed(__FILE__, __LINE__, "compact: %s", err.msg);
+					th_assert_failed(__FILE__, __LINE__, "compact: %s",
+							 err.msg);
 			}
 		}
 	}
