@@ -19,3 +19,18 @@ LIBS += mcimgstore
 mcimgstore_SRCS := rootfs/tar.c rootfs/store_model.c rootfs/store.c rootfs/store_checkout.c
 # rootfs/include is on the include path only once rootfs/ has a module.mk of its own.
 mcimgstore_CFLAGS := -Irootfs/include
+
+# Fuzz targets: object and pack parsers (libmcgit) and the image store's tar/manifest.
+MCGIT_FUZZ_LIB := $(mcgit_SRCS) common/err.c common/str.c common/fs.c common/log.c common/time.c
+FUZZERS += minigit_object minigit_pack imgstore_tar
+minigit_object_FUZZ_SRCS := services/minigit/fuzz/fuzz_object.c $(MCGIT_FUZZ_LIB)
+minigit_object_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
+minigit_object_FUZZ_CORPUS := services/minigit/fuzz/corpus-object
+minigit_pack_FUZZ_SRCS := services/minigit/fuzz/fuzz_pack.c $(MCGIT_FUZZ_LIB)
+minigit_pack_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
+minigit_pack_FUZZ_CORPUS := services/minigit/fuzz/corpus-pack
+imgstore_tar_FUZZ_SRCS := services/minigit/fuzz/fuzz_tar.c rootfs/tar.c rootfs/store_model.c \
+	$(MCGIT_FUZZ_LIB)
+imgstore_tar_FUZZ_CFLAGS := -Irootfs/include
+imgstore_tar_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
+imgstore_tar_FUZZ_CORPUS := services/minigit/fuzz/corpus-tar
