@@ -439,6 +439,9 @@ static bool in_segment(const void *p)
 		for (struct mcm_segment *s = a->segs; s && !found; s = s->next)
 			if ((char *)p > (char *)s && (char *)p < (char *)s + s->size)
 				found = true;
+		if (a->spare && (char *)p > (char *)a->spare &&
+		    (char *)p < (char *)a->spare + a->spare->size)
+			found = true;
 		mcm_unlock(&a->lock);
 		if (found)
 			return true;

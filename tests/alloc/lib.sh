@@ -15,7 +15,8 @@ alloc_require_lib() {
 
 # Reads a maps file on stdin; true if an executable mapping of libmcmalloc.so is in it.
 alloc_maps_have_lib() {
-	grep -q ' r-xp .*/libmcmalloc\.so$'
+	# Not grep -q: stopping early would SIGPIPE the writer and fail a pipefail pipeline.
+	grep ' r-xp .*/libmcmalloc\.so$' >/dev/null
 }
 
 # alloc_pid_has_lib PID: the process (and so its malloc) is on libmcmalloc.
