@@ -35,8 +35,11 @@ int mc_rootfs_overlay_create(const char *data_root, const char *id, uid_t owner,
 
 	if (mc_rootfs_overlay_paths(data_root, id, ov, err) < 0)
 		return -err->code;
-	if (mc_fs_mkdir_p(ov->dir, 0700, err) < 0)
+	/* 0711: a user-namespaced container root must traverse to its own layers. */
+	if (mc_fs_mkdir_p(ov->dir, 0711, err) < 0)
 		return mc_err_wrap(err, "create container directory");
+	if (!owner && !group)
+		chmod(ov->dir, 0700);
 	sub[0] = ov->upper;
 	sub[1] = ov->work;
 	sub[2] = ov->merged;
@@ -55,8 +58,6 @@ int mc_rootfs_overlay_create(const char *data_root, const char *id, uid_t owner,
 			return r;
 		}
 	}
-	if (owner || group)
-		chmod(ov->dir, 0711);
 	return 0;
 }
 

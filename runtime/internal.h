@@ -141,6 +141,8 @@ int rt_spec_from_opts(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *
 		      const char *state_dir, json_t **out, struct mc_err *err);
 
 /* security.c */
+/* rt_caps_bound before rt_user_apply (needs root's CAP_SETPCAP), rt_caps_apply after. */
+int rt_caps_bound(const struct rt_config *c, struct mc_err *err);
 int rt_caps_apply(const struct rt_config *c, struct mc_err *err);
 int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err);
 int rt_user_apply(const struct rt_config *c, struct mc_err *err);

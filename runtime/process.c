@@ -201,7 +201,7 @@ static int lo_up(struct mc_err *err)
 static int set_tty(int fd, bool ctty, struct mc_err *err)
 {
 	if (ctty) {
-		if (setsid() < 0)
+		if (getsid(0) != getpid() && setsid() < 0)
 			return mc_err_set(err, errno, "setsid");
 		if (ioctl(fd, TIOCSCTTY, 0) < 0)
 			return mc_err_set(err, errno, "set the controlling terminal");
@@ -233,6 +233,11 @@ void rt_child_main(struct rt_child_args *a)
 
 	sigprocmask(SIG_SETMASK, &a->sigmask, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/*
+	 * Security: a session and process group of our own. Inherited, the host CLI's
+	 * group would let kill(0, sig) inside the container signal host processes.
+	 */
+	setsid();
 	r = rt_sync_recv(a->sync, &m, NULL);
 	if (r <= 0 || m.type != RT_SYNC_GO)
 		_exit(MC_RT_EXIT_RUNTIME);
@@ -283,7 +288,7 @@ void rt_child_main(struct rt_child_args *a)
 		mc_err_set(&err, errno, "set no_new_privs");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}
-	if (rt_user_apply(c, &err) < 0 || rt_caps_apply(c, &err) < 0) {
+	if (rt_caps_bound(c, &err) < 0 || rt_user_apply(c, &err) < 0 || rt_caps_apply(c, &err) < 0) {
 		mc_err_wrap(&err, "security");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}

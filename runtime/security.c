@@ -28,6 +28,28 @@ int rt_user_apply(const struct rt_config *c, struct mc_err *err)
 	return 0;
 }
 
+static int last_cap(void)
+{
+	int last = 0;
+
+	/* Highest capability this kernel knows: PR_CAPBSET_READ fails past it. */
+	while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+		last++;
+	return last;
+}
+
+int rt_caps_bound(const struct rt_config *c, struct mc_err *err)
+{
+	int last = last_cap();
+
+	/* Security: the bounding set first, while we still hold CAP_SETPCAP as root. */
+	for (int i = 0; i <= last; i++)
+		if (!(c->caps[RT_CAP_BOUNDING] & (1ULL << i)) &&
+		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0)
+			return mc_err_set(err, errno, "drop capability %d from the bounding set", i);
+	return 0;
+}
+
 int rt_caps_apply(const struct rt_config *c, struct mc_err *err)
 {
 	static const cap_flag_t flags[] = { [RT_CAP_EFFECTIVE] = CAP_EFFECTIVE,
@@ -68,11 +90,18 @@ int rt_caps_apply(const struct rt_config *c, struct mc_err *err)
 	cap_free(caps);
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return mc_err_set(err, errno, "clear ambient capabilities");
-	for (int i = 0; i <= last; i++)
-		if ((c->caps[RT_CAP_AMBIENT] & (1ULL << i)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
-			return mc_err_set(err, errno, "raise ambient capability %s",
-					  rt_cap_name(i));
+	for (int i = 0; i <= last; i++) {
+		if (!(c->caps[RT_CAP_AMBIENT] & (1ULL << i)))
+			continue;
+		/*
+		 * Best-effort, as runc and crun do: the kernel only raises an ambient cap
+		 * that is permitted and inheritable, and configs like `crun spec`'s list
+		 * ambient caps without inheritable ones.
+		 */
+		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, i, 0, 0) < 0)
+			mc_log_debug("ambient capability %s not raised: %s", rt_cap_name(i),
+				     strerror(errno));
+	}
 	return 0;
 }
 

@@ -342,9 +342,10 @@ static int apply_caps(const struct mc_rt_run_opts *o, json_t *proc, struct mc_er
 	uint64_t mask = rt_caps_default();
 	json_t *caps = json_object_get(proc, "capabilities");
 
+	/* Drops first, then adds, as docker does: --cap-drop ALL --cap-add X keeps X. */
 	for (size_t i = 0; i < o->n_cap_add + o->n_cap_drop; i++) {
-		bool add = i < o->n_cap_add;
-		const char *name = add ? o->cap_add[i] : o->cap_drop[i - o->n_cap_add];
+		bool add = i >= o->n_cap_drop;
+		const char *name = add ? o->cap_add[i - o->n_cap_drop] : o->cap_drop[i];
 		int cap;
 
 		if (!strcasecmp(name, "ALL")) {

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# lib.sh: shared setup of the runtime shell tests (sourced after ktap.sh): private
+# state and data roots in a temporary directory, the busybox image, and the checks
+# that nothing is left behind (state, overlay dirs, mounts, cgroups, processes).
+
+M=$MC_BIN/mycontainer
+[ -x "$M" ] || ktap_skip_all "mycontainer is not built ($M)"
+require_root
+RT_TMP=$(mktemp -d /tmp/mc-rt-test.XXXXXX)
+# A user-namespaced container root must be able to reach its layers.
+chmod 0755 "$RT_TMP"
+export MC_ROOT=$RT_TMP/state MC_DATA_ROOT=$RT_TMP/data
+ktap_cleanup 'rt_cleanup'
+
+# rt_cleanup: removes every container of this test run, then the directory.
+rt_cleanup() {
+	local id
+	for id in $("$M" ps -aq 2>/dev/null); do "$M" rm -f "$id" >/dev/null 2>&1; done
+	rm -rf "$RT_TMP"
+}
+
+"$M" image build busybox >/dev/null || ktap_skip_all "cannot build the busybox image (busybox-static missing?)"
+
+# cgroup_dirs: every container cgroup that exists now, one per line.
+cgroup_dirs() {
+	ls -d /sys/fs/cgroup/*/mycontainer/*/ /sys/fs/cgroup/mycontainer/*/ 2>/dev/null | sort || true
+}
+
+# assert_no_leftovers BEFORE_CGROUPS: nothing of any container of ours remains.
+assert_no_leftovers() {
+	local left
+	left=$(ls -A "$MC_ROOT" 2>/dev/null | grep -v '^\.lock$' || true)
+	[ -z "$left" ] || fail "state left behind: $left"
+	left=$(ls -A "$MC_DATA_ROOT/containers" 2>/dev/null || true)
+	[ -z "$left" ] || fail "container directories left behind: $left"
+	if grep -q "$RT_TMP" /proc/self/mountinfo; then
+		fail "mounts left behind: $(grep "$RT_TMP" /proc/self/mountinfo)"
+	fi
+	left=$(comm -13 <(printf '%s\n' "$1") <(cgroup_dirs))
+	[ -z "$left" ] || fail "cgroups left behind: $left"
+	left=$(pgrep -f "mc-rt-test" || true)
+	[ -z "$left" ] || fail "processes left behind: $left"
+}
+
+# state_field ID KEY: a value from the container's state.json.
+state_field() {
+	jq -r ".$2" "$MC_ROOT/$1/state.json"
+}
