@@ -661,7 +661,7 @@ static void *large_alloc(size_t size, size_t align, bool *fresh)
 	if (align == 64) {
 		for (int i = 0; i < LCACHE; i++) {
 			if (lcache[i].map && lcache[i].len >= need &&
-			    lcache[i].len - need <= need / 4) {
+			    lcache[i].len - need <= need) {
 				map = lcache[i].map;
 				need = lcache[i].len;
 				lcache[i].map = NULL;
@@ -711,7 +711,7 @@ static void large_free(struct mcm_block *b)
 	lstats.n--;
 	lstats.bytes -= len;
 	lstats.n_unmap++;
-	if (len <= mcm_opt.large_cache_max / 4) {
+	if (len <= mcm_opt.large_cache_max / 2) {
 		/* Keep it for reuse: evict the oldest until it fits the cache budget. */
 		int slot = -1;
 		for (int i = 0; i < LCACHE && lcache_bytes + len > mcm_opt.large_cache_max; i++) {

@@ -18,3 +18,8 @@ LIBS += mcmallocapi
 NOINST_LIBS += mcmallocapi
 mcmallocapi_SRCS := $(MCMALLOC_CORE)
 mcmallocapi_CFLAGS = -ftls-model=initial-exec -fno-builtin
+
+# make bench B=alloc: glibc, jemalloc, mimalloc, tcmalloc and ours, 1/2/8 threads.
+BENCHES += alloc
+alloc_BENCH := bench/alloc/run.sh
+alloc_BENCH_DEPS = $(O)/lib/libmcmalloc.so

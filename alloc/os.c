@@ -21,7 +21,7 @@ struct mcm_options mcm_opt = {
 	.small = true,
 	.mmap_threshold = 256 << 10,
 	.trim_threshold = 1 << 20,
-	.large_cache_max = 16 << 20,
+	.large_cache_max = 32 << 20,
 };
 
 static long futex(int *uaddr, int op, int val)
