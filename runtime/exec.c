@@ -95,9 +95,8 @@ static void exec_child(const struct rt_config *c, const struct mc_rt_exec_opts *
 			mc_err_set(&err, errno, "open a pty in the container");
 			rt_sync_fail(sync, MC_RT_EXIT_RUNTIME, &err);
 		}
-		if (rt_sync_send(sync, &pm, master) < 0 ||
-		    ioctl(slave, TIOCSCTTY, 0) < 0 || dup2(slave, 0) < 0 || dup2(slave, 1) < 0 ||
-		    dup2(slave, 2) < 0) {
+		if (rt_sync_send(sync, &pm, master) < 0 || ioctl(slave, TIOCSCTTY, 0) < 0 ||
+		    dup2(slave, 0) < 0 || dup2(slave, 1) < 0 || dup2(slave, 2) < 0) {
 			mc_err_set(&err, errno, "set up the terminal");
 			rt_sync_fail(sync, MC_RT_EXIT_RUNTIME, &err);
 		}
@@ -115,8 +114,8 @@ static void exec_child(const struct rt_config *c, const struct mc_rt_exec_opts *
 		mc_err_set(&err, errno, "set no_new_privs");
 		rt_sync_fail(sync, MC_RT_EXIT_RUNTIME, &err);
 	}
-	if (rt_caps_bound(c, &err) < 0 || rt_user_apply(&cc, &err) < 0 || rt_caps_apply(c, &err) < 0 ||
-	    rt_seccomp_apply(c->seccomp, &err) < 0) {
+	if (rt_caps_bound(c, &err) < 0 || rt_user_apply(&cc, &err) < 0 ||
+	    rt_caps_apply(c, &err) < 0 || rt_seccomp_apply(c->seccomp, &err) < 0) {
 		mc_err_wrap(&err, "security");
 		rt_sync_fail(sync, MC_RT_EXIT_RUNTIME, &err);
 	}

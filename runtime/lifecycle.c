@@ -142,7 +142,8 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 					   l.st.name, other);
 		}
 	}
-	if (mkdir(l.state_dir, 0700) < 0) {
+	/* 0711: a user-namespaced root must reach the /etc files bound from here. */
+	if (mkdir(l.state_dir, 0711) < 0) {
 		r = mc_err_set(err, errno, "create state directory `%s`", l.state_dir);
 		rt_unlock(lk);
 		return r;

@@ -288,7 +288,8 @@ void rt_child_main(struct rt_child_args *a)
 		mc_err_set(&err, errno, "set no_new_privs");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}
-	if (rt_caps_bound(c, &err) < 0 || rt_user_apply(c, &err) < 0 || rt_caps_apply(c, &err) < 0) {
+	if (rt_caps_bound(c, &err) < 0 || rt_user_apply(c, &err) < 0 ||
+	    rt_caps_apply(c, &err) < 0) {
 		mc_err_wrap(&err, "security");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}

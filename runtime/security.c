@@ -46,7 +46,8 @@ int rt_caps_bound(const struct rt_config *c, struct mc_err *err)
 	for (int i = 0; i <= last; i++)
 		if (!(c->caps[RT_CAP_BOUNDING] & (1ULL << i)) &&
 		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0)
-			return mc_err_set(err, errno, "drop capability %d from the bounding set", i);
+			return mc_err_set(err, errno, "drop capability %d from the bounding set",
+					  i);
 	return 0;
 }
 
@@ -55,18 +56,9 @@ int rt_caps_apply(const struct rt_config *c, struct mc_err *err)
 	static const cap_flag_t flags[] = { [RT_CAP_EFFECTIVE] = CAP_EFFECTIVE,
 					    [RT_CAP_PERMITTED] = CAP_PERMITTED,
 					    [RT_CAP_INHERITABLE] = CAP_INHERITABLE };
-	int last = 0;
+	int last = last_cap();
 	cap_t caps;
 
-	/* Highest capability this kernel knows: PR_CAPBSET_READ fails past it. */
-	while (last < 63 && prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
-		last++;
-	/* Security: the bounding set first, while we still hold CAP_SETPCAP. */
-	for (int i = 0; i <= last; i++)
-		if (!(c->caps[RT_CAP_BOUNDING] & (1ULL << i)) &&
-		    prctl(PR_CAPBSET_DROP, i, 0, 0, 0) < 0)
-			return mc_err_set(err, errno, "drop capability %d from the bounding set",
-					  i);
 	caps = cap_init();
 	if (!caps)
 		return mc_err_set(err, errno, "cap_init");

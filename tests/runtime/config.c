@@ -116,9 +116,10 @@ TEST(mount_options)
 
 TEST(seccomp_rule_args)
 {
-	const char *text = "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
-			   "[\"clone\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,\"args\":"
-			   "[{\"index\":0,\"value\":2,\"valueTwo\":2,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}";
+	const char *text =
+		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":"
+		"[\"clone\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1,\"args\":"
+		"[{\"index\":0,\"value\":2,\"valueTwo\":2,\"op\":\"SCMP_CMP_MASKED_EQ\"}]}]}";
 	json_t *j = json_loads(text, 0, NULL);
 	struct rt_seccomp *s = NULL;
 	struct mc_err err = { 0 };
