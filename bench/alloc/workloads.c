@@ -40,6 +40,9 @@ static void stamp(void *p, size_t n)
 
 static void check(void *p, size_t n, size_t align)
 {
+	/* Blocks under 16 bytes cannot hold a max_align_t: 8 is all C asks of them. */
+	if (align == 16 && n < 16)
+		align = 8;
 	if (!p || (uintptr_t)p % align) {
 		failed = 1;
 		return;
