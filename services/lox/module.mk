@@ -11,7 +11,8 @@ lox_LIBS := mclox mccommon
 
 FUZZERS += lox_parse
 lox_parse_FUZZ_SRCS := services/lox/fuzz_parse.c $(mclox_SRCS)
-lox_parse_FUZZ_CORPUS := tests/lox/corpus
+# Seeds: our golden files and, when present, the shared conformance programs.
+lox_parse_FUZZ_CORPUS := tests/lox/golden $(wildcard $(TOP)/../shared/lox-tests/test)
 
 BENCHES += lox
 lox_BENCH := bench/lox/run.sh
