@@ -16,3 +16,10 @@ mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libmnl libnftnl) 
 
 DEMO := runtime/demo.sh
 DEMO_DEPS := $(O)/bin/mycontainer
+
+FUZZERS += rt_config
+rt_config_FUZZ_SRCS := runtime/fuzz/config.c runtime/config.c common/err.c common/str.c \
+	common/log.c common/fs.c common/time.c cgroup/resources.c
+rt_config_FUZZ_CFLAGS := -Icgroup
+rt_config_FUZZ_LDLIBS = $(call pkg-libs,jansson libseccomp)
+rt_config_FUZZ_CORPUS := runtime/fuzz/corpus
