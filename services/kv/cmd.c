@@ -491,13 +491,28 @@ static int c_ok(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, stru
 	return mc_kv_resp_simple(out, "OK");
 }
 
-/* CONFIG GET answers an empty list: redis-benchmark asks for `save` and `appendonly`. */
+/*
+ * CONFIG GET: the few parameters clients ask about (redis-benchmark reads `save` and
+ * `appendonly` at startup), as name/value pairs; anything else is an empty list.
+ */
 static int c_config(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
 		    unsigned wf)
 {
-	if (is(&a[1], "GET"))
-		return mc_kv_resp_array(out, 0);
-	return mc_kv_resp_error(out, "ERR CONFIG subcommand not supported");
+	static const char *const params[][2] = { { "save", "" },
+						 { "appendonly", "yes" },
+						 { "databases", "1" } };
+
+	if (!is(&a[1], "GET") || n != 3)
+		return mc_kv_resp_error(out, "ERR CONFIG subcommand not supported");
+	for (size_t i = 0; i < MC_ARRAY_SIZE(params); i++)
+		if (is(&a[2], params[i][0])) {
+			int r = mc_kv_resp_array(out, 2);
+
+			r |= mc_kv_resp_bulk(out, params[i][0], strlen(params[i][0]));
+			r |= mc_kv_resp_bulk(out, params[i][1], strlen(params[i][1]));
+			return r ? -ENOMEM : 0;
+		}
+	return mc_kv_resp_array(out, 0);
 }
 
 static int c_command(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,

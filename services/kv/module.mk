@@ -16,3 +16,8 @@ kvstore_LDLIBS := -lpthread
 FUZZERS += kv_resp
 kv_resp_FUZZ_SRCS := services/kv/fuzz/resp_fuzz.c services/kv/resp.c common/str.c common/err.c
 kv_resp_FUZZ_CORPUS := services/kv/fuzz/corpus
+
+PROGS += kv-server
+kv-server_SRCS := services/kv/server/kv_server.c
+kv-server_LIBS := mckv mcio mccommon
+kv-server_LDLIBS = $(call pkg-libs,liburing) -lpthread

@@ -1,0 +1,603 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kv-server: libmckv over the Redis protocol, on io/'s event loops.
+ *
+ *   loop thread(s)                          writer thread
+ *   parse RESP, run reads inline   --push-->  mc_queue  --pop--> run the writes of
+ *   (GET, MGET, EXISTS, SCAN...)                         every queued request,
+ *   a write (and whatever follows it                     one fdatasync per batch
+ *   on that connection) becomes a   <--mc_io_loop_post-- (group commit), then post
+ *   request; the conn waits for it                       each reply back
+ *
+ * Replies leave in request order: while a connection's request is with the writer,
+ * its further input stays buffered. A write is acknowledged only after the
+ * fdatasync that covers it (--sync batch, the default), so an acknowledged write
+ * survives power loss; many connections' writes share one fdatasync.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <mc/cleanup.h>
+#include <mc/io.h>
+#include <mc/kv.h>
+#include <mc/kv_resp.h>
+#include <mc/log.h>
+#include <mc/queue.h>
+
+#define PROG "kv-server"
+#define EX_USAGE 64
+#define MAX_ARGS 4096
+#define WRITER_BATCH 512
+
+struct client;
+
+struct srv {
+	struct mc_kv *kv;
+	enum mc_kv_sync sync;
+	bool everysec;	    /* ack after write(2), fdatasync once a second (redis' everysec) */
+	struct mc_queue *q; /* struct wreq *, loop threads -> writer */
+	int efd;	    /* wakes the writer */
+	atomic_int writer_idle;
+	atomic_bool stopping;
+	pthread_t writer;
+	pthread_mutex_t post_mu; /* the writer posts only while loops_alive */
+	bool loops_alive;
+	pthread_mutex_t clients_mu;
+	struct client *clients; /* every live client, freed at shutdown if still there */
+	int *lfds;
+	unsigned nlfds;
+	struct mc_io_loop_opts lo;
+};
+
+struct wreq {
+	struct client *cl;
+	char *data; /* the raw commands, copied out of the connection buffer */
+	size_t len;
+	struct mc_buf out;
+	bool quit;
+};
+
+struct client {
+	struct srv *srv;
+	struct mc_io_conn *conn; /* NULL once closed */
+	struct mc_io_loop *loop;
+	struct wreq *inflight; /* with the writer, or posted back */
+	bool quit;
+	struct mc_buf out;
+	struct client *prev, *next;
+};
+
+static struct mc_kv_resp_arg *loop_argv(void)
+{
+	/* One argument array per thread (loop threads and the writer). */
+	static __thread struct mc_kv_resp_arg argv[MAX_ARGS];
+
+	return argv;
+}
+
+static void req_free(struct wreq *r)
+{
+	if (!r)
+		return;
+	free(r->data);
+	mc_buf_release(&r->out);
+	free(r);
+}
+
+static void client_free(struct client *cl)
+{
+	struct srv *s = cl->srv;
+
+	pthread_mutex_lock(&s->clients_mu);
+	if (cl->prev)
+		cl->prev->next = cl->next;
+	else
+		s->clients = cl->next;
+	if (cl->next)
+		cl->next->prev = cl->prev;
+	pthread_mutex_unlock(&s->clients_mu);
+	req_free(cl->inflight);
+	mc_buf_release(&cl->out);
+	free(cl);
+}
+
+static void wake_writer(struct srv *s)
+{
+	/*
+	 * seq_cst exchange after the push: pairs with the writer's store of 1 and the
+	 * seq_cst fence before its re-check pop (a Dekker pattern): either the writer
+	 * sees our item or we see it idle and write the eventfd.
+	 */
+	if (atomic_exchange(&s->writer_idle, 0)) {
+		uint64_t one = 1;
+
+		/* Best-effort: a full eventfd counter already means "wake up". */
+		if (write(s->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			mc_log_warn("wake writer: %m");
+	}
+}
+
+static void process(struct client *cl);
+
+/* Sends a protocol error and closes, as redis does. */
+static void protocol_error(struct client *cl, const char *why)
+{
+	char msg[160];
+
+	snprintf(msg, sizeof(msg), "ERR Protocol error: %s", why);
+	cl->out.len = 0;
+	mc_kv_resp_error(&cl->out, msg);
+	mc_io_conn_write(cl->conn, cl->out.data, cl->out.len);
+	mc_io_conn_shutdown(cl->conn);
+	cl->quit = true;
+}
+
+static void process(struct client *cl)
+{
+	struct mc_kv_resp_arg *argv = loop_argv();
+	size_t n, off = 0, argc;
+	const char *data = mc_io_conn_rdata(cl->conn, &n);
+	const char *why = "";
+
+	if (cl->quit || cl->inflight)
+		return;
+	cl->out.len = 0;
+	while (off < n) {
+		ssize_t r = mc_kv_resp_parse(data + off, n - off, argv, MAX_ARGS, &argc, &why);
+
+		if (r == 0)
+			break;
+		if (r == -E2BIG)
+			why = "too many arguments";
+		if (r < 0) {
+			mc_io_conn_write(cl->conn, cl->out.data, cl->out.len);
+			protocol_error(cl, why);
+			return;
+		}
+		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
+
+		if (cls == MC_KV_CMD_WRITE) {
+			/* This command and every complete one after it go to the writer. */
+			size_t end = off + (size_t)r;
+
+			while (end < n) {
+				ssize_t m = mc_kv_resp_parse(data + end, n - end, argv, MAX_ARGS,
+							     &argc, NULL);
+
+				if (m <= 0)
+					break;
+				end += (size_t)m;
+			}
+			struct wreq *w = calloc(1, sizeof(*w));
+
+			if (!w || !(w->data = malloc(end - off))) {
+				free(w);
+				mc_io_conn_close(cl->conn);
+				return;
+			}
+			memcpy(w->data, data + off, end - off);
+			w->len = end - off;
+			w->cl = cl;
+			if (mc_queue_push(cl->srv->q, w) < 0) {
+				req_free(w);
+				mc_io_conn_close(cl->conn);
+				return;
+			}
+			cl->inflight = w;
+			mc_io_conn_write(cl->conn, cl->out.data, cl->out.len);
+			mc_io_conn_consume(cl->conn, end);
+			wake_writer(cl->srv);
+			return;
+		}
+		if (mc_kv_cmd_exec(cl->srv->kv, argv, argc, &cl->out, 0) < 0) {
+			mc_io_conn_close(cl->conn);
+			return;
+		}
+		off += (size_t)r;
+		if (cls == MC_KV_CMD_QUIT) {
+			cl->quit = true;
+			break;
+		}
+	}
+	if (cl->out.len)
+		mc_io_conn_write(cl->conn, cl->out.data, cl->out.len);
+	mc_io_conn_consume(cl->conn, off);
+	if (cl->quit)
+		mc_io_conn_shutdown(cl->conn);
+}
+
+static void on_read(struct mc_io_conn *c, void *ud)
+{
+	process(ud);
+}
+
+static void on_close(struct mc_io_conn *c, void *ud, int status)
+{
+	struct client *cl = ud;
+
+	cl->conn = NULL;
+	/* A request still with the writer comes back to a closed client: freed then. */
+	if (!cl->inflight)
+		client_free(cl);
+}
+
+static const struct mc_io_conn_ops client_ops = {
+	.on_read = on_read,
+	.on_close = on_close,
+};
+
+/* Runs on the client's loop: the writer finished its request. */
+static void req_done(struct mc_io_loop *loop, void *arg)
+{
+	struct wreq *w = arg;
+	struct client *cl = w->cl;
+
+	cl->inflight = NULL;
+	if (!cl->conn) {
+		req_free(w);
+		client_free(cl);
+		return;
+	}
+	mc_io_conn_write(cl->conn, w->out.data, w->out.len);
+	if (w->quit) {
+		cl->quit = true;
+		mc_io_conn_shutdown(cl->conn);
+	}
+	req_free(w);
+	process(cl); /* input that arrived meanwhile */
+}
+
+static void on_accept(struct mc_io_listener *l, int fd, void *arg)
+{
+	struct srv *s = arg;
+	struct client *cl = calloc(1, sizeof(*cl));
+
+	if (!cl) {
+		close(fd);
+		return;
+	}
+	cl->srv = s;
+	cl->loop = mc_io_listener_loop(l);
+	pthread_mutex_lock(&s->clients_mu);
+	cl->next = s->clients;
+	if (s->clients)
+		s->clients->prev = cl;
+	s->clients = cl;
+	pthread_mutex_unlock(&s->clients_mu);
+	if (mc_io_conn_open(cl->loop, fd, &client_ops, cl, &cl->conn) < 0)
+		client_free(cl);
+}
+
+static int loop_init(struct mc_io_loop *loop, unsigned idx, void *arg)
+{
+	struct srv *s = arg;
+	struct mc_io_listener *l;
+
+	return mc_io_listener_add(loop, s->lfds[idx], on_accept, s, &l);
+}
+
+/* ---- the writer ---- */
+
+/* Executes every command of @w in order; returns how many were writes. */
+static unsigned run_request(struct srv *s, struct wreq *w, unsigned flags)
+{
+	struct mc_kv_resp_arg *argv = loop_argv();
+	size_t off = 0, argc;
+	unsigned writes = 0;
+
+	while (off < w->len) {
+		ssize_t r =
+			mc_kv_resp_parse(w->data + off, w->len - off, argv, MAX_ARGS, &argc, NULL);
+
+		if (r <= 0)
+			break; /* cannot happen: the loop thread parsed these bytes already */
+		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
+
+		writes += cls == MC_KV_CMD_WRITE;
+		if (mc_kv_cmd_exec(s->kv, argv, argc, &w->out, flags) < 0)
+			mc_kv_resp_error(&w->out, "ERR out of memory");
+		off += (size_t)r;
+		if (cls == MC_KV_CMD_QUIT) {
+			w->quit = true;
+			break;
+		}
+	}
+	return writes;
+}
+
+/* everysec: an fdatasync when a second has passed since the last one and data waits. */
+static void everysec_sync(struct srv *s, uint64_t *last, bool *dirty)
+{
+	uint64_t now = mc_time_mono_ns();
+
+	if (!s->everysec || !*dirty || now - *last < 1000000000ull)
+		return;
+	int r = mc_kv_sync(s->kv);
+
+	/* Best-effort like redis' everysec: a failure is logged, the next second retries. */
+	if (r < 0)
+		mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
+	else
+		*dirty = false;
+	*last = now;
+}
+
+static void *writer_main(void *arg)
+{
+	struct srv *s = arg;
+	struct wreq *batch[WRITER_BATCH];
+	/* BATCH: writes skip their own fdatasync and share the one below. */
+	unsigned flags = s->sync == MC_KV_SYNC_BATCH ? MC_KV_WRITE_NOSYNC : 0;
+	uint64_t last_sync = mc_time_mono_ns();
+	bool dirty = false;
+
+	for (;;) {
+		unsigned n = 0, writes = 0;
+
+		while (n < WRITER_BATCH && (batch[n] = mc_queue_pop(s->q)))
+			n++;
+		if (n == 0) {
+			atomic_store(&s->writer_idle, 1);
+			/* Pairs with the exchange in wake_writer (see there). */
+			atomic_thread_fence(memory_order_seq_cst);
+			if ((batch[0] = mc_queue_pop(s->q))) {
+				atomic_store(&s->writer_idle, 0);
+				n = 1;
+			} else {
+				uint64_t v;
+				struct pollfd pfd = { .fd = s->efd, .events = POLLIN };
+
+				if (atomic_load(&s->stopping))
+					break;
+				/* everysec: wake at least once a second to sync. */
+				if (poll(&pfd, 1, s->everysec ? 1000 : -1) > 0 &&
+				    read(s->efd, &v, sizeof(v)) < 0 && errno != EINTR &&
+				    errno != EAGAIN)
+					break;
+				atomic_store(&s->writer_idle, 0);
+				everysec_sync(s, &last_sync, &dirty);
+				continue;
+			}
+		}
+		for (unsigned i = 0; i < n; i++)
+			writes += run_request(s, batch[i], flags);
+		dirty |= writes > 0;
+		everysec_sync(s, &last_sync, &dirty);
+		if (writes && s->sync == MC_KV_SYNC_BATCH) {
+			int r = mc_kv_sync(s->kv);
+
+			if (r < 0) {
+				/* Nothing in this batch is durable: say so instead of OK. */
+				mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
+				for (unsigned i = 0; i < n; i++) {
+					batch[i]->out.len = 0;
+					mc_kv_resp_error(
+						&batch[i]->out,
+						"ERR storage: WAL sync failed, writes may be lost");
+				}
+			}
+		}
+		pthread_mutex_lock(&s->post_mu);
+		for (unsigned i = 0; i < n; i++)
+			/* Once the loops are gone the client cleanup frees the request. */
+			if (s->loops_alive &&
+			    mc_io_loop_post(batch[i]->cl->loop, req_done, batch[i]) < 0)
+				mc_log_warn("post reply: out of memory");
+		pthread_mutex_unlock(&s->post_mu);
+	}
+	return NULL;
+}
+
+/* ---- main ---- */
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: " PROG " [--port N] [--bind ADDR] [--dir PATH] [--sync none|batch|always]\n"
+		"                 [--threads N] [--memtable-entries N] [--memtable-size SIZE]\n"
+		"                 [--backend auto|uring|epoll]\n"
+		"  --port N            TCP port (default 6379; 0 picks a free one, printed)\n"
+		"  --bind ADDR         address to listen on (default 127.0.0.1)\n"
+		"  --dir PATH          database directory (default ./kv-data)\n"
+		"  --sync POLICY       batch: replies after a shared fdatasync (default);\n"
+		"                      always: one fdatasync per write; everysec: reply after\n"
+		"                      write(2), fdatasync once a second; none: no fdatasync\n"
+		"  --threads N         event loop threads (default 1)\n"
+		"  --memtable-entries N / --memtable-size SIZE   flush thresholds (0: none)\n");
+}
+
+static int parse_uint(const char *opt, const char *s, uint64_t max, uint64_t *out)
+{
+	if (mc_str_to_u64(s, out) < 0 || *out > max) {
+		fprintf(stderr, PROG ": %s: invalid value `%s`\n", opt, s);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, 'p' },
+		{ "bind", required_argument, NULL, 'b' },
+		{ "dir", required_argument, NULL, 'd' },
+		{ "sync", required_argument, NULL, 's' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "memtable-entries", required_argument, NULL, 'e' },
+		{ "memtable-size", required_argument, NULL, 'm' },
+		{ "backend", required_argument, NULL, 'B' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct srv s = { .efd = -1, .loops_alive = true };
+	struct mc_kv_options opt;
+	const char *bind = "127.0.0.1", *dir = "kv-data";
+	uint64_t port = 6379, threads = 1, v;
+	struct mc_err err = { 0 };
+	int c, rc = 1;
+
+	mc_log_set_prog(PROG);
+	mc_kv_options_init(&opt);
+	opt.memtable_max_entries = 0; /* the server flushes by size: 4 MiB memtables */
+	while ((c = getopt_long(argc, argv, "p:b:d:s:t:e:m:B:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint("--port", optarg, 65535, &port) < 0)
+				return EX_USAGE;
+			break;
+		case 'b':
+			bind = optarg;
+			break;
+		case 'd':
+			dir = optarg;
+			break;
+		case 's':
+			if (strcmp(optarg, "none") == 0)
+				opt.sync = MC_KV_SYNC_NONE;
+			else if (strcmp(optarg, "batch") == 0)
+				opt.sync = MC_KV_SYNC_BATCH;
+			else if (strcmp(optarg, "always") == 0) {
+				opt.sync = MC_KV_SYNC_ALWAYS;
+			} else if (strcmp(optarg, "everysec") == 0) {
+				opt.sync = MC_KV_SYNC_NONE;
+				s.everysec = true;
+			} else {
+				fprintf(stderr,
+					PROG
+					": --sync: unknown policy `%s` (batch, always, everysec, none)\n",
+					optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 't':
+			if (parse_uint("--threads", optarg, 64, &threads) < 0 || threads == 0) {
+				if (threads == 0)
+					fprintf(stderr, PROG ": --threads: must be at least 1\n");
+				return EX_USAGE;
+			}
+			break;
+		case 'e':
+			if (parse_uint("--memtable-entries", optarg, UINT32_MAX, &v) < 0)
+				return EX_USAGE;
+			opt.memtable_max_entries = (uint32_t)v;
+			break;
+		case 'm':
+			if (mc_parse_size(optarg, &v) < 0) {
+				fprintf(stderr, PROG ": --memtable-size: invalid size `%s`\n",
+					optarg);
+				return EX_USAGE;
+			}
+			opt.memtable_max_bytes = v;
+			break;
+		case 'B':
+			if (mc_io_backend_parse(optarg, &s.lo.backend) < 0) {
+				fprintf(stderr, PROG ": --backend: unknown backend `%s`\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, PROG ": unexpected argument `%s`\n", argv[optind]);
+		return EX_USAGE;
+	}
+	s.sync = opt.sync;
+	if (mc_kv_open(dir, &opt, &s.kv, &err) < 0) {
+		fprintf(stderr, PROG ": open database: %s\n", err.msg);
+		return 1;
+	}
+	pthread_mutex_init(&s.post_mu, NULL);
+	pthread_mutex_init(&s.clients_mu, NULL);
+	s.lfds = calloc(threads, sizeof(int));
+	if (!s.lfds || mc_queue_new(&s.q) < 0 || (s.efd = eventfd(0, EFD_CLOEXEC)) < 0) {
+		fprintf(stderr, PROG ": setup: %s\n", strerror(ENOMEM));
+		goto out_kv;
+	}
+	/* One listening socket per loop; several share the port through SO_REUSEPORT. */
+	for (unsigned i = 0; i < threads; i++) {
+		int fd = mc_io_listen_tcp(bind, (uint16_t)port,
+					  threads > 1 ? MC_IO_LISTEN_REUSEPORT : 0, 511);
+
+		if (fd < 0) {
+			fprintf(stderr, PROG ": listen on %s:%llu: %s\n", bind,
+				(unsigned long long)port, strerror(-fd));
+			goto out_fds;
+		}
+		s.lfds[s.nlfds++] = fd;
+		port = (uint64_t)mc_io_socket_port(fd);
+	}
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&s.writer, NULL, writer_main, &s) != 0) {
+		fprintf(stderr, PROG ": start writer thread: %s\n", strerror(errno));
+		goto out_fds;
+	}
+	struct mc_io_threads *th;
+	int r = mc_io_threads_start((unsigned)threads, &s.lo, loop_init, &s, &th);
+
+	if (r < 0) {
+		fprintf(stderr, PROG ": start event loops: %s\n", strerror(-r));
+		goto out_writer;
+	}
+	printf(PROG ": listening on %s:%llu (backend %s, %llu thread(s), sync %s, dir %s)\n", bind,
+	       (unsigned long long)port, mc_io_loop_backend(mc_io_threads_loop(th, 0)),
+	       (unsigned long long)threads,
+	       s.everysec		     ? "everysec"
+	       : s.sync == MC_KV_SYNC_BATCH  ? "batch"
+	       : s.sync == MC_KV_SYNC_ALWAYS ? "always"
+					     : "none",
+	       dir);
+	fflush(stdout);
+	sigwait(&set, &sig);
+	mc_io_threads_stop(th);
+	pthread_mutex_lock(&s.post_mu);
+	s.loops_alive = false;
+	pthread_mutex_unlock(&s.post_mu);
+	r = mc_io_threads_join(th);
+	rc = r < 0 ? 1 : 0;
+out_writer:
+	atomic_store(&s.stopping, true);
+	{
+		uint64_t one = 1;
+
+		if (write(s.efd, &one, sizeof(one)) < 0)
+			mc_log_warn("wake writer: %m");
+	}
+	pthread_join(s.writer, NULL);
+	/* Requests never answered (the loops are gone) are freed with their clients. */
+	while (s.clients)
+		client_free(s.clients);
+	while (mc_queue_pop(s.q))
+		;
+out_fds:
+	for (unsigned i = 0; i < s.nlfds; i++)
+		close(s.lfds[i]);
+out_kv:
+	if (s.efd >= 0)
+		close(s.efd);
+	mc_queue_free(s.q);
+	free(s.lfds);
+	mc_kv_close(s.kv);
+	return rc;
+}
