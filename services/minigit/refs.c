@@ -492,8 +492,10 @@ int mc_git_ref_foreach(struct mc_git_repo *repo, const char *prefix, mc_git_ref_
 		r = mc_err_set(err, ENOMEM, "list refs");
 		goto out;
 	}
-	memcpy(sorted, l.names, l.n * sizeof(*sorted));
-	qsort(sorted, l.n, sizeof(*sorted), strp_cmp);
+	if (l.n) {
+		memcpy(sorted, l.names, l.n * sizeof(*sorted));
+		qsort(sorted, l.n, sizeof(*sorted), strp_cmp);
+	}
 	for (size_t i = 0; i < l.n && r == 0; i++) {
 		size_t k = 0;
 

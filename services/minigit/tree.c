@@ -78,7 +78,8 @@ int mc_git_tree_write(struct mc_git_repo *repo, struct mc_git_tree_item *items, 
 	struct mc_buf b = MC_BUF_INIT;
 	int r = 0;
 
-	qsort(items, n, sizeof(*items), item_cmp);
+	if (n > 1)
+		qsort(items, n, sizeof(*items), item_cmp);
 	for (size_t i = 0; i < n; i++) {
 		size_t nl = strlen(items[i].name);
 
