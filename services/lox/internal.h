@@ -330,6 +330,13 @@ struct lox_frame {
 };
 
 #define LOX_STACK_MAX (1u << 22)
+#define LOX_POOL_MAX 256
+
+struct lox_slab;
+
+struct lox_free {
+	struct lox_free *next;
+};
 
 struct mc_lox_vm {
 	FILE *out, *err;
@@ -359,6 +366,12 @@ struct mc_lox_vm {
 
 	struct lox_arena_chunk *arena;
 
+	/* object.c: small-block pools, one free list per 16-byte size class */
+	struct lox_free *pool[LOX_POOL_MAX / 16 + 1];
+	struct lox_slab *slabs;
+	char *slab_cur;
+	size_t slab_left;
+
 	char *scratch; /* concat buffer */
 	size_t scratch_cap;
 
@@ -380,6 +393,7 @@ struct lbound *lox_bound_new(struct mc_lox_vm *vm, lval recv, struct lclosure *m
 struct lclosure *lox_closure_new(struct mc_lox_vm *vm, struct lfn *fn);
 struct lnative *lox_native_new(struct mc_lox_vm *vm, struct lstr *name, int arity, lnative_fn fn);
 void lox_obj_free(struct mc_lox_vm *vm, struct lobj *o);
+void lox_pool_release(struct mc_lox_vm *vm);
 
 /* Table lookups: the hot ones are inline. */
 static inline struct lentry *lox_table_find(const struct ltable *t, const struct lstr *key)

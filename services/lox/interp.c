@@ -16,6 +16,9 @@
 #include "internal.h"
 
 #define EVAL(x) eval(vm, (x), fp, cl)
+/* Constants and plain locals are read in place: no call for the commonest leaves. */
+#define LEAF(x)                                                                                    \
+	((x)->op == X_CONST ? (x)->u.val : (x)->op == X_LOCAL ? fp[(x)->u.var.slot] : EVAL(x))
 #define EXEC(x) exec(vm, (x), fp, cl)
 #define PUSH(v) (*vm->sp++ = (v))
 #define POP() (*--vm->sp)
@@ -277,9 +280,9 @@ static inline bool v_equal(lval a, lval b)
 /* Both operands of a binary node; the left one stays rooted while the right runs. */
 #define OPERANDS(n, a, b)                                                                          \
 	do {                                                                                       \
-		a = EVAL((n)->u.k.a);                                                              \
+		a = LEAF((n)->u.k.a);                                                              \
 		if ((n)->simple_rhs) {                                                             \
-			b = EVAL((n)->u.k.b);                                                      \
+			b = LEAF((n)->u.k.b);                                                      \
 		} else {                                                                           \
 			PUSH(a);                                                                   \
 			b = EVAL((n)->u.k.b);                                                      \
@@ -392,7 +395,7 @@ static lval eval(struct mc_lox_vm *vm, struct lox_node *n, lval *fp, struct lclo
 		PUSH(f);
 		struct lox_node **args = n->u.call.args;
 		for (int i = 0, na = n->nargs; i < na; i++) {
-			lval a = EVAL(args[i]);
+			lval a = LEAF(args[i]);
 			PUSH(a);
 		}
 		return call_value(vm, base, n->nargs, n->line);
@@ -554,7 +557,7 @@ static int exec(struct mc_lox_vm *vm, struct lox_node *n, lval *fp, struct lclos
 {
 	switch ((enum lox_op)n->op) {
 	case S_EXPR:
-		EVAL(n->u.k.a);
+		(void)LEAF(n->u.k.a);
 		return 0;
 	case S_PRINT: {
 		lval v = EVAL(n->u.k.a);
@@ -573,13 +576,21 @@ static int exec(struct mc_lox_vm *vm, struct lox_node *n, lval *fp, struct lclos
 	}
 	case S_BLOCK: {
 		struct lox_node **s = n->u.block.stmts;
-		for (int i = 0, ns = n->u.block.n; i < ns; i++)
-			if (EXEC(s[i]))
+		for (int i = 0, ns = n->u.block.n; i < ns; i++) {
+			/*
+			 * Expression statements, the commonest, skip one dispatch; a bare
+			 * constant or local has no effect and cannot fail, so it is not
+			 * evaluated at all.
+			 */
+			if (s[i]->op == S_EXPR)
+				(void)LEAF(s[i]->u.k.a);
+			else if (EXEC(s[i]))
 				return 1;
+		}
 		return 0;
 	}
 	case S_IF:
-		if (!v_falsey(EVAL(n->u.k.a)))
+		if (!v_falsey(LEAF(n->u.k.a)))
 			return EXEC(n->u.k.b);
 		if (n->u.k.c)
 			return EXEC(n->u.k.c);

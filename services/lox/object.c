@@ -39,21 +39,105 @@ void *lox_arena_alloc(struct mc_lox_vm *vm, size_t size)
 }
 
 /*
+ * Small blocks (objects, field tables: <= POOL_MAX bytes, the bulk of a Lox heap) come
+ * from per-size-class free lists carved out of 64 KiB slabs: a collection frees
+ * thousands of objects at once, which glibc's malloc serves slowly. Pooled memory is
+ * reused, never returned to the OS before mc_lox_vm_free. Sanitizer builds use plain
+ * malloc so ASan still sees every use after free.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define LOX_POOL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define LOX_POOL 0
+#endif
+#endif
+#ifndef LOX_POOL
+#define LOX_POOL 1
+#endif
+#define SLAB_SIZE (64u * 1024)
+
+struct lox_slab {
+	struct lox_slab *next;
+	max_align_t data[];
+};
+
+static int pool_class(size_t size)
+{
+	return LOX_POOL && size <= LOX_POOL_MAX ? (int)((size + 15) >> 4) : -1;
+}
+
+static void *pool_alloc(struct mc_lox_vm *vm, int cls)
+{
+	struct lox_free *f = vm->pool[cls];
+
+	if (LOX_LIKELY(f != NULL)) {
+		vm->pool[cls] = f->next;
+		return f;
+	}
+	size_t bsize = (size_t)cls << 4;
+	if (vm->slab_left < bsize) {
+		struct lox_slab *s = malloc(sizeof(*s) + SLAB_SIZE);
+		if (!s)
+			return NULL;
+		s->next = vm->slabs;
+		vm->slabs = s;
+		vm->slab_cur = (char *)s->data;
+		vm->slab_left = SLAB_SIZE;
+	}
+	void *p = vm->slab_cur;
+	vm->slab_cur += bsize;
+	vm->slab_left -= bsize;
+	return p;
+}
+
+static void block_free(struct mc_lox_vm *vm, void *p, size_t size)
+{
+	int cls = pool_class(size);
+
+	if (cls < 0) {
+		free(p);
+		return;
+	}
+	struct lox_free *f = p;
+	f->next = vm->pool[cls];
+	vm->pool[cls] = f;
+}
+
+void lox_pool_release(struct mc_lox_vm *vm)
+{
+	while (vm->slabs) {
+		struct lox_slab *next = vm->slabs->next;
+		free(vm->slabs);
+		vm->slabs = next;
+	}
+	memset(vm->pool, 0, sizeof(vm->pool));
+	vm->slab_left = 0;
+}
+
+/*
  * Table arrays are accounted here but never trigger a collection: collections only
  * start in lox_alloc_obj, so code that holds a raw object pointer across a table
- * insert does not need to root it.
+ * insert does not need to root it. @old must be the size @p was allocated with.
  */
 void *lox_realloc(struct mc_lox_vm *vm, void *p, size_t old, size_t size)
 {
 	vm->bytes_allocated += size;
 	vm->bytes_allocated -= old;
 	if (size == 0) {
-		free(p);
+		block_free(vm, p, old);
 		return NULL;
 	}
-	void *q = realloc(p, size);
+	int nc = pool_class(size);
+	if (p && nc >= 0 && nc == pool_class(old))
+		return p;
+	void *q = nc >= 0 ? pool_alloc(vm, nc) : malloc(size);
 	if (!q)
 		lox_oom(vm);
+	if (p) {
+		memcpy(q, p, old < size ? old : size);
+		block_free(vm, p, old);
+	}
 	return q;
 }
 

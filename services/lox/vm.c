@@ -61,6 +61,7 @@ void mc_lox_vm_free(struct mc_lox_vm *vm)
 	lox_gc_free_all(vm);
 	lox_table_release(vm, &vm->strings);
 	lox_table_release(vm, &vm->global_index);
+	lox_pool_release(vm);
 	while (vm->arena) {
 		struct lox_arena_chunk *next = vm->arena->next;
 		free(vm->arena);
