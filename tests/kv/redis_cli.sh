@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# kv-server through the real redis-cli and redis-benchmark: replies as redis gives
+# them, pipelining, protocol errors, durability across a restart and a SIGKILL.
+. "$MC_SRC/tests/lib/ktap.sh"
+require_tool redis-cli redis-benchmark
+
+tmp=$(mktemp -d)
+SRV_PID=
+ktap_cleanup 'rm -rf "$tmp"'
+ktap_cleanup '[ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; true'
+
+# start_server DIR [ARGS...]: starts kv-server on a free port; sets PORT and SRV_PID.
+start_server() {
+	local dir=$1 i
+	shift
+	"$MC_BIN/kv-server" --port 0 --dir "$dir" "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
+	SRV_PID=$!
+	for i in $(seq 1 100); do
+		PORT=$(sed -n 's/^kv-server: listening on 127.0.0.1:\([0-9]*\).*/\1/p' "$tmp/server.out")
+		[ -n "$PORT" ] && return 0
+		sleep 0.05
+	done
+	cat "$tmp/server.err"
+	fail "kv-server did not start"
+}
+
+stop_server() {
+	kill -TERM "$SRV_PID"
+	wait "$SRV_PID" || fail "kv-server exited with $?"
+	SRV_PID=
+}
+
+rc() { redis-cli -p "$PORT" "$@"; }
+
+t_conformance() {
+	start_server "$tmp/d1"
+	assert_eq "PONG" "$(rc ping)"
+	assert_eq "OK" "$(rc set a 1)"
+	assert_eq "1" "$(rc get a)"
+	assert_eq "2" "$(rc incr a)"
+	assert_eq "" "$(rc get missing)"
+	assert_eq "OK" "$(rc mset x 1 y 2)"
+	assert_eq "$(printf '1\n2\n')" "$(rc mget x y z)"
+	assert_eq "2" "$(rc exists x y z)"
+	assert_eq "3" "$(rc dbsize)"
+	assert_eq "$(printf 'a\nx\ny')" "$(rc --scan | sort)"
+	assert_eq "x" "$(rc --scan --pattern 'x*')"
+	assert_eq "1" "$(rc del x)"
+	assert_eq "0" "$(rc del x)"
+	assert_contains "$(rc info)" "db0:keys=2"
+	assert_contains "$(rc set s str; rc incr s 2>&1)" "ERR value is not an integer"
+	assert_contains "$(rc nosuchcommand 2>&1)" "ERR unknown command"
+	assert_contains "$(rc get 2>&1)" "ERR wrong number of arguments for 'get' command"
+	# binary-safe values with spaces and newlines, through -x (stdin)
+	printf 'line one\nline two' | rc -x set blob >/dev/null
+	assert_eq "$(printf 'line one\nline two')" "$(rc --raw get blob)"
+	# pipelined input: many commands in one write, replies in order
+	local out
+	out=$(printf 'SET p1 a\r\nGET p1\r\nINCR n\r\nINCR n\r\nGET n\r\n' | rc --pipe 2>&1)
+	assert_contains "$out" "errors: 0, replies: 5"
+	assert_eq "2" "$(rc get n)"
+	# protocol error: reply and close, as redis does
+	out=$(printf '*1\r\n+x\r\n' | timeout 5 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT; cat >&3; cat <&3")
+	assert_contains "$out" "-ERR Protocol error"
+	assert_eq "PONG" "$(rc ping)"
+	stop_server
+}
+
+t_benchmark_and_restart() {
+	start_server "$tmp/d2"
+	local out
+	out=$(redis-benchmark -p "$PORT" -t set,get,incr,mset -n 2000 -c 20 -P 4 -q 2>&1)
+	assert_contains "$out" "SET:"
+	assert_contains "$out" "GET:"
+	assert_not_contains "$out" "rror"
+	rc set durable yes >/dev/null
+	for i in $(seq 1 50); do echo "SET k$i v$i"; done | rc >/dev/null
+	stop_server
+	start_server "$tmp/d2"
+	assert_eq "yes" "$(rc get durable)"
+	assert_eq "v37" "$(rc get k37)"
+	# every acknowledged write survives SIGKILL of the server
+	for i in $(seq 1 200); do echo "SET kill$i v$i"; done | rc >/dev/null
+	kill -9 "$SRV_PID"
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=
+	start_server "$tmp/d2"
+	assert_eq "v200" "$(rc get kill200)"
+	assert_eq "v1" "$(rc get kill1)"
+	stop_server
+}
+
+t_bad_flags() {
+	local out
+	out=$("$MC_BIN/kv-server" --port 99999 2>&1 || true)
+	assert_contains "$out" "kv-server: --port: invalid value \`99999\`"
+	assert_status 64 "$MC_BIN/kv-server" --sync sometimes
+	assert_status 64 "$MC_BIN/kv-server" --threads 0
+	: >"$tmp/notadir"
+	out=$("$MC_BIN/kv-server" --port 0 --dir "$tmp/notadir" 2>&1 || true)
+	assert_contains "$out" "kv-server: open database:"
+}
+
+ktap_run conformance t_conformance
+ktap_run benchmark_and_restart t_benchmark_and_restart
+ktap_run bad_flags t_bad_flags
+ktap_finish
