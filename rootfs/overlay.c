@@ -71,16 +71,23 @@ int mc_rootfs_overlay_remove(const struct mc_rootfs_overlay *ov, struct mc_err *
 int mc_rootfs_overlay_mount(const char *lower, const struct mc_rootfs_overlay *ov,
 			    struct mc_err *err)
 {
-	char data[3 * PATH_MAX + 64];
+	char data[3 * PATH_MAX + 64], path[PATH_MAX + 32];
 	int n;
 
 	/* overlayfs splits lowerdir on ':' and options on ','; such paths cannot be used. */
 	if (strpbrk(lower, ":,") || strpbrk(ov->dir, ":,"))
 		return mc_err_setx(err, EINVAL, "overlay paths must not contain ':' or ','");
-	n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s", lower, ov->upper,
-		     ov->work);
+	n = snprintf(data, sizeof(data), "lowerdir=%s,upperdir=%s,workdir=%s%s", lower, ov->upper,
+		     ov->work, ov->volatile_upper ? ",volatile" : "");
 	if (n < 0 || (size_t)n >= sizeof(data))
 		return mc_err_setx(err, ENAMETOOLONG, "overlay options too long");
+	/*
+	 * A volatile mount leaves work/work/incompat/volatile behind and overlayfs refuses
+	 * to mount over it again; only a layer whose last mount was volatile has it.
+	 */
+	n = snprintf(path, sizeof(path), "%s/work/incompat/volatile", ov->work);
+	if (n > 0 && (size_t)n < sizeof(path))
+		mc_fs_rm_rf(path, NULL);
 	if (mount("overlay", ov->merged, "overlay", 0, data) < 0)
 		return mc_err_set(err, errno, "mount overlay on `%s`", ov->merged);
 	return 0;

@@ -203,6 +203,9 @@ struct rt_state {
 int rt_state_dir(const struct mc_rt_ctx *ctx, const char *id, char *out, size_t size);
 int rt_state_read(const struct mc_rt_ctx *ctx, const char *id, struct rt_state *st,
 		  struct mc_err *err);
+/* rt_write_volatile: temp + rename, no fsync (state under /run). */
+int rt_write_volatile(const char *path, const char *data, size_t len, mode_t mode,
+		      struct mc_err *err);
 int rt_state_write(const struct mc_rt_ctx *ctx, const struct rt_state *st, struct mc_err *err);
 json_t *rt_state_json(const struct rt_state *st);
 /* rt_lock: flock on the state root (@id NULL) or one container; returns the fd. */

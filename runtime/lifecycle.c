@@ -161,7 +161,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		goto out_state;
 	}
 	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", l.state_dir);
-	r = mc_fs_write_atomic(cfgpath, text, strlen(text), 0600, err);
+	r = rt_write_volatile(cfgpath, text, strlen(text), 0600, err);
 	if (r < 0)
 		goto out_state;
 	r = rt_config_parse(text, strlen(text), o->bundle ? l.st.bundle : NULL, &c, err);

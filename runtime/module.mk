@@ -23,3 +23,7 @@ rt_config_FUZZ_SRCS := runtime/fuzz/config.c runtime/config.c common/err.c commo
 rt_config_FUZZ_CFLAGS := -Icgroup
 rt_config_FUZZ_LDLIBS = $(call pkg-libs,jansson libseccomp)
 rt_config_FUZZ_CORPUS := runtime/fuzz/corpus
+
+BENCHES += runtime
+runtime_BENCH := bench/runtime/run.sh
+runtime_BENCH_DEPS := $(O)/bin/mycontainer

@@ -182,6 +182,21 @@ void rt_fwd_sigset(sigset_t *set)
 	fwd_sigset(set);
 }
 
+/* MC_RT_TRACE=1 prints the time of each phase of a run (for benchmarks). */
+static void phase(const char *what)
+{
+	static uint64_t t0;
+	static int on = -1;
+	uint64_t now = mc_time_mono_ns();
+
+	if (on < 0) {
+		on = getenv("MC_RT_TRACE") != NULL;
+		t0 = now;
+	}
+	if (on)
+		fprintf(stderr, "trace: %8.3f ms %s\n", (double)(now - t0) / 1e6, what);
+}
+
 /* ---- the launch ---- */
 
 static void state_set_exited(struct rt_launch *l, int code, bool oom)
@@ -212,6 +227,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	bool net_attached = false;
 
 	*oom = false;
+	phase("launch");
 	if (c->lower) {
 		uid_t owner = 0;
 		gid_t group = 0;
@@ -225,7 +241,9 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		if (mc_rootfs_overlay_create(l->ctx->data_root, l->st.id, owner, group, &ov, err) <
 		    0)
 			return mc_err_wrap(err, "rootfs");
+		ov.volatile_upper = l->st.auto_rm;
 	}
+	phase("overlay dirs");
 	if (mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_overlay;
@@ -263,6 +281,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	ca.sigmask = old;
 	ca.ov = c->lower ? &ov : NULL;
 	ca.sync = sv[1];
+	phase("cgroup created");
 	f.pid = clone_child(flags);
 	if (f.pid < 0) {
 		mc_err_set(err, errno, "clone");
@@ -275,10 +294,12 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	close(sv[1]);
 	sv[1] = -1;
 
+	phase("cloned");
 	if (mc_cgroup_attach(cg, f.pid, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_kill;
 	}
+	phase("attached");
 	if (flags & CLONE_NEWUSER) {
 		char path[64];
 
@@ -333,6 +354,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	}
 	close(sv[0]);
 	sv[0] = -1;
+	phase("exec done");
 
 	/* Running: record it, then tell whoever waits on a detached start. */
 	{
@@ -364,6 +386,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	f.master = -1;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
+	phase("exited");
 	*oom = oom_status(cg);
 	if (WIFSIGNALED(wstatus))
 		*status = 128 + WTERMSIG(wstatus);
@@ -372,11 +395,13 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	/* Best-effort: a cgroup that will not go away is reported but not fatal here. */
 	if (mc_cgroup_destroy(cg, err) < 0)
 		mc_log_warn("remove cgroup: %s", err->msg);
+	phase("cgroup destroyed");
 	if (net_attached && net_hook.detach)
 		net_hook.detach(l->st.id, c->network, net_hook.arg);
 	state_set_exited(l, *status, *oom);
 	if (l->st.auto_rm)
 		rt_remove_all(l->ctx, l->st.id, NULL);
+	phase("removed");
 	return 0;
 
 out_kill:

@@ -472,22 +472,22 @@ static int write_etc_files(const char *state_dir, const char *hostname, bool hos
 
 	snprintf(path, sizeof(path), "%s/hostname", state_dir);
 	snprintf(hosts, sizeof(hosts), "%s\n", hostname);
-	if (mc_fs_write_atomic(path, hosts, strlen(hosts), 0644, err) < 0)
+	if (rt_write_volatile(path, hosts, strlen(hosts), 0644, err) < 0)
 		return -err->code;
 	snprintf(hosts, sizeof(hosts),
 		 "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
 		 "127.0.1.1\t%s\n",
 		 hostname);
 	snprintf(path, sizeof(path), "%s/hosts", state_dir);
-	if (mc_fs_write_atomic(path, hosts, strlen(hosts), 0644, err) < 0)
+	if (rt_write_volatile(path, hosts, strlen(hosts), 0644, err) < 0)
 		return -err->code;
 	/* Best-effort: a host without resolv.conf gives the container an empty one. */
 	if (mc_fs_read_file("/etc/resolv.conf", &resolv, NULL, 1 << 16, NULL) < 0)
 		resolv = NULL;
 	(void)host_net;
 	snprintf(path, sizeof(path), "%s/resolv.conf", state_dir);
-	return mc_fs_write_atomic(path, resolv ? resolv : "", resolv ? strlen(resolv) : 0, 0644,
-				  err);
+	return rt_write_volatile(path, resolv ? resolv : "", resolv ? strlen(resolv) : 0, 0644,
+				 err);
 }
 
 static json_t *bind_json(const char *dst, const char *src, bool ro)

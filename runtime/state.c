@@ -134,6 +134,31 @@ json_t *rt_state_json(const struct rt_state *st)
 			 st->auto_rm, "detached", st->detached);
 }
 
+int rt_write_volatile(const char *path, const char *data, size_t len, mode_t mode,
+		      struct mc_err *err)
+{
+	char tmp[PATH_MAX + 16];
+	int fd, r = 0;
+
+	/*
+	 * State under /run describes processes, which a reboot ends anyway: atomic
+	 * (temp file + rename, so readers never see half a file) but not fsynced, which
+	 * would cost several ms per write on a disk-backed /run.
+	 */
+	snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return mc_err_set(err, errno, "create `%s`", tmp);
+	if (mc_write_all(fd, data, len) < 0 || fchmod(fd, mode) < 0)
+		r = mc_err_set(err, errno, "write `%s`", tmp);
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = mc_err_set(err, errno, "rename `%s`", tmp);
+	if (r < 0)
+		unlink(tmp);
+	return r;
+}
+
 int rt_state_write(const struct mc_rt_ctx *ctx, const struct rt_state *st, struct mc_err *err)
 {
 	char path[PATH_MAX];
@@ -148,7 +173,7 @@ int rt_state_write(const struct mc_rt_ctx *ctx, const struct rt_state *st, struc
 	if (!text)
 		return mc_err_set(err, ENOMEM, "state.json");
 	snprintf(path, sizeof(path), "%s/%s/state.json", ctx->state_root, st->id);
-	r = mc_fs_write_atomic(path, text, strlen(text), 0600, err);
+	r = rt_write_volatile(path, text, strlen(text), 0600, err);
 	free(text);
 	return r;
 }

@@ -10,6 +10,7 @@
 #define MC_ROOTFS_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -50,6 +51,12 @@ struct mc_rootfs_overlay {
 	char upper[PATH_MAX];
 	char work[PATH_MAX];
 	char merged[PATH_MAX];
+	/*
+	 * Mount with overlayfs' "volatile" (no sync of the upper layer at unmount, which
+	 * costs a journal commit): for containers removed on exit (--rm), whose layer
+	 * never outlives them.
+	 */
+	bool volatile_upper;
 };
 
 /*
