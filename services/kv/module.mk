@@ -21,3 +21,17 @@ PROGS += kv-server
 kv-server_SRCS := services/kv/server/kv_server.c
 kv-server_LIBS := mckv mcio mccommon
 kv-server_LDLIBS = $(call pkg-libs,liburing) -lpthread
+
+# The db_bench-like driver (bench/kv), for libmckv and for LevelDB's C API.
+NOINST_PROGS += kv-bench kv-bench-leveldb
+PROGS += kv-bench kv-bench-leveldb
+kv-bench_SRCS := bench/kv/kv_bench.c
+kv-bench_LIBS := mckv mccommon
+kv-bench_LDLIBS := -lpthread
+kv-bench-leveldb_SRCS := bench/kv/leveldb_bench.c
+kv-bench-leveldb_LIBS := mccommon
+kv-bench-leveldb_LDLIBS := -lleveldb -lpthread
+
+BENCHES += kv
+kv_BENCH := bench/kv/run.sh
+kv_BENCH_DEPS := $(O)/bin/kv-bench $(O)/bin/kv-bench-leveldb $(O)/bin/kv-server
