@@ -429,7 +429,10 @@ static int apply_resources(const struct mc_rt_run_opts *o, json_t *lin, struct m
 		json_object_set_new(mem, "swap", json_integer(swap));
 	}
 	if (o->cpus || o->cpu_shares) {
+		/* Owned by the spec from the start, so an error below frees it too. */
 		json_t *cpu = json_object();
+
+		json_object_set_new(res, "cpu", cpu);
 
 		if (o->cpus) {
 			char *end = NULL;
@@ -451,7 +454,6 @@ static int apply_resources(const struct mc_rt_run_opts *o, json_t *lin, struct m
 						   o->cpu_shares);
 			json_object_set_new(cpu, "shares", json_integer((json_int_t)v));
 		}
-		json_object_set_new(res, "cpu", cpu);
 	}
 	if (o->pids_limit) {
 		if (mc_str_to_i64(o->pids_limit, &pids) < 0 || pids == 0 || pids < -1)

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f)
@@ -22,6 +23,11 @@ static void usage(FILE *f)
 	      f);
 }
 
+static void opts_release(struct mc_rt_exec_opts *o)
+{
+	free(o->env);
+}
+
 int cli_exec(struct mc_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -33,7 +39,7 @@ int cli_exec(struct mc_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, 'H' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mc_rt_exec_opts o = { 0 };
+	__attribute__((cleanup(opts_release))) struct mc_rt_exec_opts o = { 0 };
 	struct mc_err err = { 0 };
 	char id[MC_RT_ID_LEN + 1];
 	int c, status = 0;

@@ -74,6 +74,16 @@ enum {
 	OPT_HELP,
 };
 
+/* Frees the flag vectors (their strings are argv's) on every return. */
+static void opts_release(struct mc_rt_run_opts *o)
+{
+	free(o->env);
+	free(o->volumes);
+	free(o->cap_add);
+	free(o->cap_drop);
+	free(o->ulimits);
+}
+
 int cli_run(struct mc_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -107,7 +117,7 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct mc_rt_run_opts o = { 0 };
+	__attribute__((cleanup(opts_release))) struct mc_rt_run_opts o = { 0 };
 	struct mc_err err = { 0 };
 	struct mc_rt_ctx *ctx;
 	char id[MC_RT_ID_LEN + 1];
