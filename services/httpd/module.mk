@@ -12,3 +12,10 @@ backend_LDLIBS = $(call pkg-libs,liburing) -lpthread
 tcpserver_SRCS := services/httpd/tcpserver_main.c services/httpd/opts.c
 tcpserver_LIBS := mcio mccommon
 tcpserver_LDLIBS = $(call pkg-libs,liburing) -lpthread
+
+COLLECTIONS += httpd
+TESTS_httpd_PROGS :=
+TESTS_httpd_HELPERS := hclient
+TESTS_httpd_LIBS := mccommon
+TESTS_httpd_SCRIPTS := httpd.sh
+TESTS_httpd_DEPS = $(O)/bin/httpd $(O)/bin/backend $(O)/bin/tcpserver

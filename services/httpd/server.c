@@ -59,7 +59,8 @@ struct hconn {
 	bool in_body;	  /* skipping the request body */
 	bool close_after; /* Connection: close on the current response */
 	bool closing;
-	bool head; /* current request is HEAD */
+	bool head;   /* current request is HEAD */
+	bool linger; /* refused: discard input until the peer is done, then close */
 	struct mc_http_body body;
 	/* Current response, for the access log. */
 	int status;
@@ -170,11 +171,30 @@ static void log_access(struct hconn *hc)
 
 static void on_read(struct mc_io_conn *c, void *ud);
 
+/*
+ * Lingering close (as nginx does): after refusing a request the client may still
+ * be sending it. Closing with unread input makes the kernel send RST, which can
+ * destroy our error response before the client reads it. So: send the response,
+ * half-close, discard input until the peer closes or 2 s pass.
+ */
+static void linger_start(struct hconn *hc)
+{
+	/* Best-effort: if shutdown fails the socket is already dead; close follows. */
+	(void)shutdown(mc_io_conn_fd(hc->c), SHUT_WR);
+	mc_io_timer_start(hc->st->loop, &hc->idle, 2000000000ull);
+}
+
 /* The current response is fully queued: log, then keep-alive or close. */
 static void request_done(struct hconn *hc)
 {
 	log_access(hc);
 	hc->has_req = false;
+	if (hc->linger) {
+		hc->closing = true;
+		if (!mc_io_conn_wpending(hc->c))
+			linger_start(hc);
+		return; /* on_drain starts lingering once the response is out */
+	}
 	if (hc->close_after || hc->st->draining) {
 		hc->closing = true;
 		mc_io_conn_shutdown(hc->c);
@@ -231,7 +251,9 @@ static void on_drain(struct mc_io_conn *c, void *ud)
 {
 	struct hconn *hc = ud;
 
-	if (hc->file_fd >= 0 && !hc->closing)
+	if (hc->linger && hc->closing)
+		linger_start(hc);
+	else if (hc->file_fd >= 0 && !hc->closing)
 		stream_next(hc);
 }
 
@@ -241,6 +263,7 @@ static void error_response(struct hconn *hc, int status)
 	int n = snprintf(body, sizeof(body), "%d %s\n", status, mc_http_reason(status));
 
 	hc->close_after = true;
+	hc->linger = true;
 	hc->head = false;
 	if (!hc->method[0])
 		strcpy(hc->method, "-");
@@ -262,6 +285,12 @@ static void on_read(struct mc_io_conn *c, void *ud)
 	struct hconn *hc = ud;
 	struct server *srv = hc->st->srv;
 
+	if (hc->linger) {
+		size_t n;
+		mc_io_conn_rdata(c, &n);
+		mc_io_conn_consume(c, n);
+		return;
+	}
 	while (!hc->closing && hc->file_fd < 0) {
 		size_t n;
 		const char *p = mc_io_conn_rdata(c, &n);
@@ -275,8 +304,11 @@ static void on_read(struct mc_io_conn *c, void *ud)
 				return;
 			}
 			mc_io_conn_consume(c, (size_t)r);
-			if (!hc->body.done)
-				return;
+			if (!hc->body.done) {
+				if (r == 0)
+					return; /* need more bytes */
+				continue;	/* one span per call: keep going */
+			}
 			hc->in_body = false;
 			continue;
 		}
@@ -360,7 +392,7 @@ static void on_idle(struct mc_io_loop *l, struct mc_io_timer *t, void *arg)
 	size_t n;
 
 	mc_io_conn_rdata(hc->c, &n);
-	if (hc->has_req && n && !hc->closing && hc->file_fd < 0) {
+	if (!hc->linger && hc->has_req && n && !hc->closing && hc->file_fd < 0) {
 		error_response(hc, 408); /* a head that never finished */
 		return;
 	}
