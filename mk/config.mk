@@ -67,7 +67,7 @@ INCLUDE_DIRS := $(wildcard $(addsuffix /include,$(COMPONENT_DIRS))) $(O)/include
 
 ifeq ($(V),1)
 Q :=
-quiet = @:
+quiet =
 else
 Q := @
 quiet = @printf '  %-8s %s\n' $(1) $(2);
