@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bench/kv: libmckv against LevelDB (C API, our driver) and RocksDB's db_bench with
+# the same parameters, then kv-server against redis-server with redis-benchmark.
+# Peers run side by side in one invocation; results are printed as they come.
+# Env: KV_BENCH_NUM (default 1000000), KV_BENCH_SYNC_NUM (writes per thread with
+# sync on, default 250), KV_BENCH_SYNC_THREADS (default 8), KV_BENCH_REQS (200000).
+set -euo pipefail
+: "${MC_BUILD:?run through make bench B=kv}"
+BIN=$MC_BUILD/bin
+NUM=${KV_BENCH_NUM:-1000000}
+SNUM=${KV_BENCH_SYNC_NUM:-250}
+STHR=${KV_BENCH_SYNC_THREADS:-8}
+REQS=${KV_BENCH_REQS:-200000}
+BENCHES=fillseq,fillrandom,overwrite,readrandom,readseq,deleterandom
+tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kv-bench.XXXXXX")
+pids=()
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+echo "# kv bench $(date -u +%FT%TZ) on $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "## engines, sync off: num=$NUM key=16 value=100 write_buffer=4MiB, no compression, bloom 10 bits/key"
+"$BIN/kv-bench" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/mckv"
+"$BIN/kv-bench-leveldb" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/leveldb"
+db_bench --benchmarks=$BENCHES --num="$NUM" --key_size=16 --value_size=100 \
+	--compression_type=none --write_buffer_size=4194304 --bloom_bits=10 --db="$tmp/rocksdb" \
+	--threads=1 --sync=0 2>&1 | grep -E '^(fillseq|fillrandom|overwrite|readrandom|readseq|deleterandom) '
+echo "## engines, sync on: fillrandom, $STHR threads x $SNUM writes, each write durable on return"
+"$BIN/kv-bench" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 --db="$tmp/mckv-s"
+"$BIN/kv-bench-leveldb" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 \
+	--db="$tmp/leveldb-s"
+db_bench --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 --key_size=16 \
+	--value_size=100 --compression_type=none --db="$tmp/rocksdb-s" 2>&1 | grep -E '^fillrandom '
+
+echo "## servers: redis-benchmark -n $REQS -c 50, SET/GET, -P 1 and -P 16"
+port_kv=6481 port_redis=6482
+"$BIN/kv-server" --port $port_kv --dir "$tmp/kvsrv" --sync batch >/dev/null &
+pids+=($!)
+redis-server --port $port_redis --dir "$tmp" --save "" --appendonly yes \
+	--appendfsync everysec --daemonize no >/dev/null &
+pids+=($!)
+sleep 1
+for P in 1 16; do
+	for srv in "kv-server(batch)":$port_kv "redis-server(everysec)":$port_redis; do
+		name=${srv%%:*} port=${srv##*:}
+		printf '%-24s -P %-2s ' "$name" "$P"
+		redis-benchmark -p "$port" -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
+			tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
+		echo
+	done
+done
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+"$BIN/kv-server" --port $port_kv --dir "$tmp/kvsrv2" --sync everysec >/dev/null &
+pids[0]=$!
+sleep 0.5
+for P in 1 16; do
+	printf '%-24s -P %-2s ' "kv-server(everysec)" "$P"
+	redis-benchmark -p $port_kv -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
+		tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
+	echo
+done
