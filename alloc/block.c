@@ -455,14 +455,8 @@ static bool in_segment(const void *p)
 	return found;
 }
 
-struct mcm_block *mcm_block_of(const void *p, const char *op)
+static void validate(struct mcm_block *b, const void *p, const char *op)
 {
-	struct mcm_block *b = blk_of(p);
-
-	if ((uintptr_t)p % 16)
-		mcm_die(op, p, "invalid pointer (not 16-byte aligned, never returned by malloc)");
-	if (mcm_opt.check && !in_segment(p))
-		mcm_die(op, p, "invalid pointer (not in any mcmalloc heap)");
 	if (b->check != mcm_block_hash(b) || (b->flags & MCM_B_FENCE) ||
 	    (!(b->flags & MCM_B_MMAP) && (b->arena >= mcm_narenas || b->units < 2)))
 		mcm_die(op, p, "invalid pointer or overwritten block header");
@@ -478,7 +472,35 @@ struct mcm_block *mcm_block_of(const void *p, const char *op)
 				mcm_die(op, p, "header of the previous block overwritten");
 		}
 	}
-	return b;
+}
+
+/*
+ * Finds and validates the block of p. For an arena block, returns its arena with the
+ * lock held: a neighbour being freed under that lock rewrites our header's PINUSE
+ * flag and check, so reading the header unlocked could see half of that write. Large
+ * blocks have no neighbours: NULL, no lock.
+ */
+static struct mcm_arena *lock_block(const void *p, const char *op, struct mcm_block **out)
+{
+	struct mcm_block *b = blk_of(p);
+
+	if ((uintptr_t)p % 16)
+		mcm_die(op, p, "invalid pointer (not 16-byte aligned, never returned by malloc)");
+	if (mcm_opt.check && !in_segment(p))
+		mcm_die(op, p, "invalid pointer (not in any mcmalloc heap)");
+	*out = b;
+	/* The MMAP bit and the arena index never change while the block is allocated. */
+	if (__atomic_load_n(&b->flags, __ATOMIC_RELAXED) & MCM_B_MMAP) {
+		validate(b, p, op);
+		return NULL;
+	}
+	uint16_t ai = __atomic_load_n(&b->arena, __ATOMIC_RELAXED);
+	if (ai >= mcm_narenas)
+		mcm_die(op, p, "invalid pointer or overwritten block header");
+	struct mcm_arena *a = &mcm_arenas[ai];
+	mcm_lock(&a->lock);
+	validate(b, p, op);
+	return a;
 }
 
 /* ---- free ---- */
@@ -525,15 +547,14 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 
 void mcm_block_free(void *p)
 {
-	struct mcm_block *b = mcm_block_of(p, "free()");
+	struct mcm_block *b;
+	struct mcm_arena *a = lock_block(p, "free()", &b);
 
-	if (b->flags & MCM_B_MMAP) {
+	if (!a) {
 		large_free(b);
 		return;
 	}
-	struct mcm_arena *a = &mcm_arenas[b->arena];
 	size_t sz = (size_t)b->units * 16;
-	mcm_lock(&a->lock);
 	a->in_use -= sz;
 	hdr_flags(b, b->flags & ~MCM_B_INUSE);
 	release(a, b);
@@ -545,33 +566,41 @@ void mcm_block_free(void *p)
 	mcm_unlock(&a->lock);
 }
 
-size_t mcm_block_usable(const void *p)
+static size_t usable_of(struct mcm_block *b)
 {
-	struct mcm_block *b = mcm_block_of(p, "malloc_usable_size()");
-
 	if (b->flags & MCM_B_MMAP) {
 		struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(struct mcm_large));
-		return (size_t)((char *)l->map + l->maplen - (char *)p);
+		return (size_t)((char *)l->map + l->maplen - (char *)(b + 1));
 	}
 	return (size_t)b->units * 16 - 16;
+}
+
+size_t mcm_block_usable(const void *p)
+{
+	struct mcm_block *b;
+	struct mcm_arena *a = lock_block(p, "malloc_usable_size()", &b);
+	size_t n = usable_of(b);
+
+	if (a)
+		mcm_unlock(&a->lock);
+	return n;
 }
 
 static void *large_resize(struct mcm_block *b, size_t size);
 
 void *mcm_block_resize(void *p, size_t size)
 {
-	struct mcm_block *b = mcm_block_of(p, "realloc()");
+	struct mcm_block *b;
+	struct mcm_arena *a = lock_block(p, "realloc()", &b);
 
-	if (b->flags & MCM_B_MMAP)
+	if (!a)
 		return large_resize(b, size);
-	if (size >= mcm_opt.mmap_threshold && size > mcm_block_usable(p))
+	if ((size >= mcm_opt.mmap_threshold && size > usable_of(b)) || size > UINT32_MAX / 2) {
+		mcm_unlock(&a->lock);
 		return NULL;
-	if (size > UINT32_MAX / 2)
-		return NULL;
+	}
 
 	uint32_t units = units_for(size);
-	struct mcm_arena *a = &mcm_arenas[b->arena];
-	mcm_lock(&a->lock);
 	if (units > b->units) {
 		struct mcm_block *n = blk_next(b);
 		if (a->brk) {

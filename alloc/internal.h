@@ -150,8 +150,6 @@ void mcm_block_free(void *p);
 /* Grows or shrinks in place; returns p, or NULL if the caller must move it. */
 void *mcm_block_resize(void *p, size_t size);
 size_t mcm_block_usable(const void *p);
-/* Validates the header of p (always: cheap), and more under MCMALLOC_CHECK. */
-struct mcm_block *mcm_block_of(const void *p, const char *op);
 int mcm_block_trim(size_t pad);
 void mcm_block_fork_prepare(void);
 void mcm_block_fork_parent(void);

@@ -242,7 +242,9 @@ static void *frag_thread(void *arg)
 
 	for (size_t i = 0; i < count; i++) {
 		uint64_t x = rnd(&s);
-		len[i] = x % 10 < 7 ? 16 + x % 256 : x % 10 < 9 ? 1000 + x % 4000 : 20000 + x % 40000;
+		len[i] = x % 10 < 7   ? 16 + x % 256
+			 : x % 10 < 9 ? 1000 + x % 4000
+				      : 20000 + x % 40000;
 		v[i] = malloc(len[i]);
 		stamp(v[i], len[i]);
 	}
