@@ -34,3 +34,7 @@ imgstore_tar_FUZZ_SRCS := services/minigit/fuzz/fuzz_tar.c rootfs/tar.c rootfs/s
 imgstore_tar_FUZZ_CFLAGS := -Irootfs/include
 imgstore_tar_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
 imgstore_tar_FUZZ_CORPUS := services/minigit/fuzz/corpus-tar
+
+BENCHES += minigit
+minigit_BENCH := bench/minigit/run.sh
+minigit_BENCH_DEPS := $(O)/bin/minigit
