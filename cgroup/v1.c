@@ -47,43 +47,6 @@ static const char *dir_of(const struct mc_cgroup *cg, unsigned bit)
 	return NULL;
 }
 
-/*
- * cpuset_inherit: a new v1 cpuset starts with empty cpuset.cpus and cpuset.mems and
- * refuses tasks until both are set (unless cgroup.clone_children was on in the
- * parent); copy the parent's.
- */
-static int cpuset_inherit(struct mc_cgroup *cg, const char *dir, struct mc_err *err)
-{
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
-	char parent[PATH_MAX];
-	char *slash;
-
-	mc_strlcpy(parent, dir, sizeof(parent));
-	slash = strrchr(parent, '/');
-	if (!slash)
-		return 0;
-	*slash = '\0';
-	for (size_t i = 0; i < MC_ARRAY_SIZE(files); i++) {
-		mc_autofree char *mine = NULL;
-		mc_autofree char *theirs = NULL;
-		int r;
-
-		if (cgroup_read(dir, files[i], &mine, NULL) == 0 && mine[0] && mine[0] != '\n')
-			continue;
-		r = cgroup_read(parent, files[i], &theirs, err);
-		if (r == -ENOENT && cg->root->fake) {
-			mc_err_clear(err);
-			continue;
-		}
-		if (r < 0)
-			return r;
-		theirs[strcspn(theirs, "\n")] = '\0';
-		if ((r = cgroup_write(cg, dir, files[i], theirs, err)) < 0)
-			return r;
-	}
-	return 0;
-}
-
 /* undo_dir: removes @deep and its parents down to length @first (see v2.c). */
 static void undo_dir(struct mc_cgroup *cg, const char *deep, size_t first)
 {
@@ -114,7 +77,6 @@ static int mkdir_chain(struct mc_cgroup *cg, size_t idx, size_t *first, struct m
 {
 	char cur[PATH_MAX];
 	const char *p = cg->rel;
-	int r;
 
 	*first = 0;
 	mc_strlcpy(cur, cg->root->v1[idx].dir, sizeof(cur));
@@ -131,9 +93,6 @@ static int mkdir_chain(struct mc_cgroup *cg, size_t idx, size_t *first, struct m
 		if (mkdir(cur, 0755) == 0) {
 			if (!*first)
 				*first = strlen(cur);
-			if ((cg->dirs[idx].mask & CG_CTL_CPUSET) &&
-			    (r = cpuset_inherit(cg, cur, err)) < 0)
-				return r;
 		} else if (errno != EEXIST || leaf) {
 			return mc_err_set(err, errno, "mkdir `%s`", cur);
 		}
@@ -144,14 +103,30 @@ static int mkdir_chain(struct mc_cgroup *cg, size_t idx, size_t *first, struct m
 	return 0;
 }
 
+/*
+ * The controllers a container is placed in: memory (limit, OOM report, stats), cpu and
+ * cpuacct (quota, shares, CPU time), pids (limit, stats), devices (the device rules)
+ * and freezer (a kill that races no fork). The others (cpuset, blkio, net_cls, ...)
+ * carry no limit we set: joining them would only cost a mkdir, a cgroup.procs write
+ * and an rmdir each (a new cpuset even needs cpus and mems copied from its parent
+ * before it takes tasks), and the container stays where the runtime itself is, as
+ * it would in an unlimited group. A cpuset limit would add CG_CTL_CPUSET here.
+ */
+#define V1_NEEDED                                                                                  \
+	(CG_CTL_MEMORY | CG_CTL_CPU | CG_CTL_CPUACCT | CG_CTL_PIDS | CG_CTL_DEVICES |              \
+	 CG_CTL_FREEZER)
+
 static int v1_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, struct mc_err *err)
 {
 	size_t first[CG_V1_MAX_MOUNTS] = { 0 };
 	size_t i;
 	int r = 0;
 
+	/* Skipped directories count as removed: attach, stats and remove pass them by. */
 	for (i = 0; i < cg->n_dirs; i++)
-		if ((r = mkdir_chain(cg, i, &first[i], err)) < 0)
+		cg->dirs[i].removed = !(cg->dirs[i].mask & V1_NEEDED);
+	for (i = 0; i < cg->n_dirs; i++)
+		if (!cg->dirs[i].removed && (r = mkdir_chain(cg, i, &first[i], err)) < 0)
 			break;
 	if (r == 0) {
 		for (i = 0; i < cg->n_dirs; i++)
@@ -160,7 +135,8 @@ static int v1_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, s
 	}
 	/* the failing controller may have made some parents too: i is included */
 	for (size_t k = i + 1; k-- > 0;)
-		undo_dir(cg, cg->dirs[k].path, first[k]);
+		if (!cg->dirs[k].removed)
+			undo_dir(cg, cg->dirs[k].path, first[k]);
 	return r;
 }
 
