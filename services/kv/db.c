@@ -23,7 +23,7 @@
 
 #include <mc/cleanup.h>
 
-#define GROUP_MAX 64
+#define GROUP_MAX KV_WAL_MAX_GROUP
 #define GROUP_BYTES (1u << 20)
 
 struct kv_writer {
@@ -230,6 +230,7 @@ static int recover(struct mc_kv *kv, struct mc_err *err)
 
 	struct replay_ctx c = { .max_seq = kv->flushed_seq };
 	uint64_t end = 0;
+	int format = 2;
 
 	c.mem = kv_mt_new(0);
 	if (!c.mem)
@@ -240,7 +241,8 @@ static int recover(struct mc_kv *kv, struct mc_err *err)
 		int64_t torn;
 
 		snprintf(path, sizeof(path), "%s/%06" PRIu64 ".log", kv->dir, logs[i]);
-		r = kv_wal_replay(path, !kv->opt.read_only, replay_record, &c, &end, &torn, err);
+		r = kv_wal_replay(path, !kv->opt.read_only, replay_record, &c, &end, &torn, &format,
+				  err);
 		if (r < 0)
 			return r;
 		if (torn >= 0)
@@ -252,8 +254,12 @@ static int recover(struct mc_kv *kv, struct mc_err *err)
 		kv->wal.fd = -1;
 		return 0;
 	}
-	/* Keep appending to the newest WAL: its records belong to the recovered memtable. */
-	if (nlogs)
+	/*
+	 * Keep appending to the newest WAL: its records belong to the recovered memtable.
+	 * A format-1 file is left as it is and a new WAL started; the flush of the
+	 * recovered memtable retires both.
+	 */
+	if (nlogs && format == 2)
 		r = kv_wal_reopen(&kv->wal, kv->dir, logs[nlogs - 1], end, err);
 	else
 		r = kv_wal_create(&kv->wal, kv->dir, kv->next_file++, err);
@@ -520,14 +526,19 @@ static int write_rep(struct mc_kv *kv, struct kv_writer *w)
 	pthread_mutex_unlock(&kv->mu);
 
 	/* The leader alone writes the WAL and the memtable while the lock is dropped. */
-	r = niov ? kv_wal_append(wal, iov, seqs, niov) : 0;
+	int64_t wrote = niov ? kv_wal_append(wal, iov, seqs, niov) : 0;
+
+	r = wrote < 0 ? (int)wrote : 0;
 	if (r == 0 && sync) {
 		r = kv_wal_sync(wal);
 		atomic_fetch_add_explicit(&kv->st_wal_syncs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&kv->st_sync_writes, (uint64_t)n, memory_order_relaxed);
+		/* Relaxed max: a statistic, only the leader of the moment writes it. */
+		if ((uint64_t)n > atomic_load_explicit(&kv->st_group_max, memory_order_relaxed))
+			atomic_store_explicit(&kv->st_group_max, (uint64_t)n, memory_order_relaxed);
 	}
 	if (r == 0) {
-		atomic_fetch_add_explicit(&kv->st_wal_bytes, bytes + (uint64_t)niov * KV_WAL_HDR,
-					  memory_order_relaxed);
+		atomic_fetch_add_explicit(&kv->st_wal_bytes, (uint64_t)wrote, memory_order_relaxed);
 		for (int i = 0, j = 0; i < n && r == 0; i++) {
 			if (!group[i]->count)
 				continue;
@@ -810,6 +821,8 @@ void mc_kv_stats_get(struct mc_kv *kv, struct mc_kv_stats *st)
 	st->bytes_compacted = atomic_load(&kv->st_bytes_compacted);
 	st->wal_bytes = atomic_load(&kv->st_wal_bytes);
 	st->wal_syncs = atomic_load(&kv->st_wal_syncs);
+	st->sync_writes = atomic_load(&kv->st_sync_writes);
+	st->sync_group_max = atomic_load(&kv->st_group_max);
 	st->write_stalls = atomic_load(&kv->st_stalls);
 	st->user_bytes = atomic_load(&kv->st_user_bytes);
 }

@@ -152,33 +152,42 @@ static inline const struct kv_mt_node *kv_mt_next(const struct kv_mt_node *n)
 
 /* ---- WAL (wal.c) ---- */
 
-#define KV_WAL_HDR 20 /* u32 crc | u32 len | u64 first_seq | u32 header crc */
+#define KV_WAL_HDR 20	    /* u32 crc | u32 len | u64 first_seq | u32 header crc */
+#define KV_WAL_END 0xa5	    /* format 2: the byte after every payload */
+#define KV_WAL_MAX_GROUP 64 /* records per kv_wal_append */
 
 struct kv_wal {
 	int fd;
+	int format; /* 2 for files we create; 1 for an old file we only read */
 	uint64_t num;
-	uint64_t size; /* bytes written */
+	uint64_t size;	/* bytes of records */
+	uint64_t alloc; /* bytes of the file: records, then zeros written ahead */
+	uint64_t step;	/* next zero-fill extension, doubling up to KV_WAL_STEP_MAX */
 	char path[4096];
 };
 
 int kv_wal_create(struct kv_wal *w, const char *dir, uint64_t num, struct mc_err *err);
-/* kv_wal_reopen: opens an existing WAL for appending at @size. */
+/* kv_wal_reopen: opens an existing format-2 WAL for appending at @size. */
 int kv_wal_reopen(struct kv_wal *w, const char *dir, uint64_t num, uint64_t size,
 		  struct mc_err *err);
+/* kv_wal_close: trims the zero-filled tail (best-effort) and closes. */
 void kv_wal_close(struct kv_wal *w);
-/* kv_wal_append: one record per (rep, seq) pair, written with one writev. */
-int kv_wal_append(struct kv_wal *w, const struct iovec *reps, const uint64_t *seqs, int n);
+/* kv_wal_append: one record per (rep, seq) pair (at most KV_WAL_MAX_GROUP), written with
+ * one pwritev; returns the bytes appended or -errno. */
+int64_t kv_wal_append(struct kv_wal *w, const struct iovec *reps, const uint64_t *seqs, int n);
 int kv_wal_sync(struct kv_wal *w);
 
 typedef int kv_wal_record_fn(void *arg, uint64_t seq, const uint8_t *rep, size_t len);
 /*
- * kv_wal_replay: calls @fn per valid record of WAL file @path. A torn tail (a short
- * header, a length past the end, or an all-zero remainder) is truncated away when
+ * kv_wal_replay: calls @fn per valid record of WAL file @path. The zero-filled tail
+ * ends the log. A torn record (cut short: its end marker and everything after it are
+ * zero, or its length runs past the end of the file) is truncated away when
  * @truncate, and reported in *torn_at (-1 if none). A checksum mismatch elsewhere
- * fails with MC_ECORRUPT naming the file and offset. *end gets the valid length.
+ * fails with MC_ECORRUPT naming the file and offset. *end gets the valid length and
+ * *format the file's format (1 or 2; 2 for an empty file).
  */
 int kv_wal_replay(const char *path, bool truncate, kv_wal_record_fn *fn, void *arg, uint64_t *end,
-		  int64_t *torn_at, struct mc_err *err);
+		  int64_t *torn_at, int *format, struct mc_err *err);
 
 /* ---- bloom filter (bloom.c) ---- */
 
@@ -340,6 +349,7 @@ struct mc_kv {
 	/* statistics, updated with relaxed atomics */
 	_Atomic uint64_t st_flushes, st_compactions, st_bytes_flushed, st_bytes_compacted;
 	_Atomic uint64_t st_wal_bytes, st_wal_syncs, st_stalls, st_user_bytes;
+	_Atomic uint64_t st_sync_writes, st_group_max;
 };
 
 /* kv_record_error: remembers @e as the handle's last error; returns -e->code. */
