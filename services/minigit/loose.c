@@ -240,7 +240,10 @@ static int ensure_fanout(struct mc_git_repo *repo, const char *path)
 
 static bool pending_has(struct mc_git_repo *repo, const char *final)
 {
-	/* Linear only over the tail: duplicates in a batch are nearly always recent. */
+	/*
+	 * Only the tail is searched: a duplicate missed here costs one more identical temp
+	 * file, renamed over the same name at batch end, never a wrong object.
+	 */
 	for (size_t i = repo->npending, k = 0; i > 0 && k < 64; i--, k++)
 		if (strcmp(repo->pending[i - 1].final, final) == 0)
 			return true;

@@ -473,7 +473,6 @@ int mc_git_ref_foreach(struct mc_git_repo *repo, const char *prefix, mc_git_ref_
 		       struct mc_err *err)
 {
 	struct ref_list l = { .prefix = prefix };
-	size_t *order = NULL;
 	int r;
 
 	r = walk_loose(repo, "refs", &l);
@@ -486,9 +485,7 @@ int mc_git_ref_foreach(struct mc_git_repo *repo, const char *prefix, mc_git_ref_
 	/* Sort names and carry the ids along by sorting an array of name pointers. */
 	char **sorted = malloc((l.n ? l.n : 1) * sizeof(*sorted));
 
-	order = malloc((l.n ? l.n : 1) * sizeof(*order));
-	if (!sorted || !order) {
-		free(sorted);
+	if (!sorted) {
 		r = mc_err_set(err, ENOMEM, "list refs");
 		goto out;
 	}
@@ -509,7 +506,6 @@ out:
 		free(l.names[i]);
 	free(l.names);
 	free(l.oids);
-	free(order);
 	return r;
 }
 
