@@ -14,7 +14,7 @@
 
 #include "hazard.h"
 
-#define QSTATS_STRIPES 32
+#define QSTATS_STRIPES 64
 
 struct qstats {
 	struct {
@@ -25,8 +25,41 @@ struct qstats {
 static inline void qstats_add(struct qstats *st, const struct hazard_rec *hr, unsigned long push,
 			      unsigned long pop, unsigned long push_retry, unsigned long pop_retry)
 {
-	unsigned i = hr ? hazard_index(hr) % QSTATS_STRIPES : 0;
+	unsigned idx = hr ? hazard_index(hr) : QSTATS_STRIPES;
 
+	/*
+	 * A hazard record has one owner thread at a time, so the stripe of a record
+	 * index below QSTATS_STRIPES has a single writer: a relaxed load + store
+	 * (no locked instruction on the hot path) cannot lose counts. Readers may see
+	 * a slightly stale value, as documented. Threads beyond that share the last
+	 * stripe with atomic adds.
+	 */
+	if (idx < QSTATS_STRIPES - 1) {
+		if (push)
+			atomic_store_explicit(
+				&st->s[idx].push,
+				atomic_load_explicit(&st->s[idx].push, memory_order_relaxed) + push,
+				memory_order_relaxed);
+		if (pop)
+			atomic_store_explicit(
+				&st->s[idx].pop,
+				atomic_load_explicit(&st->s[idx].pop, memory_order_relaxed) + pop,
+				memory_order_relaxed);
+		if (push_retry)
+			atomic_store_explicit(
+				&st->s[idx].push_retry,
+				atomic_load_explicit(&st->s[idx].push_retry, memory_order_relaxed) +
+					push_retry,
+				memory_order_relaxed);
+		if (pop_retry)
+			atomic_store_explicit(
+				&st->s[idx].pop_retry,
+				atomic_load_explicit(&st->s[idx].pop_retry, memory_order_relaxed) +
+					pop_retry,
+				memory_order_relaxed);
+		return;
+	}
+	unsigned i = QSTATS_STRIPES - 1;
 	/* Relaxed: statistics, ordered with nothing. */
 	if (push)
 		atomic_fetch_add_explicit(&st->s[i].push, push, memory_order_relaxed);

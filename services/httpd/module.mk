@@ -19,3 +19,7 @@ TESTS_httpd_HELPERS := hclient
 TESTS_httpd_LIBS := mccommon
 TESTS_httpd_SCRIPTS := httpd.sh
 TESTS_httpd_DEPS = $(O)/bin/httpd $(O)/bin/backend $(O)/bin/tcpserver
+
+BENCHES += httpd
+httpd_BENCH := bench/httpd/run.sh
+httpd_BENCH_DEPS = $(O)/bin/httpd
