@@ -148,9 +148,9 @@ static void eng_close(void)
 	mc_kv_stats_get(kv, &st);
 	if (sync_on && st.wal_syncs)
 		printf("  group commit: %llu writes in %llu fdatasyncs: mean group %.1f, max %llu\n",
-		       (unsigned long long)st.sync_writes, (unsigned long long)st.wal_syncs,
-		       (double)st.sync_writes / (double)st.wal_syncs,
-		       (unsigned long long)st.sync_group_max);
+		       (unsigned long long)st.sync_ops, (unsigned long long)st.wal_syncs,
+		       (double)st.sync_ops / (double)st.wal_syncs,
+		       (unsigned long long)st.sync_ops_max);
 	mc_kv_close(kv);
 }
 static void eng_put(const char *k, size_t kl, const char *v, size_t vl)

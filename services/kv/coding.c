@@ -120,7 +120,7 @@ size_t kv_put_varint(uint8_t *p, uint64_t v)
 	return n;
 }
 
-int kv_get_varint(const uint8_t **pp, const uint8_t *end, uint64_t *out)
+int kv_get_varint_slow(const uint8_t **pp, const uint8_t *end, uint64_t *out)
 {
 	const uint8_t *p = *pp;
 	uint64_t v = 0;

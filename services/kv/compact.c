@@ -238,8 +238,13 @@ uint32_t kv_pick_run(const struct kv_version *v, uint32_t fanout, bool full, uin
 int kv_merge_run(struct mc_kv *kv, struct kv_version *v, uint32_t first, uint32_t count,
 		 struct mc_err *err)
 {
-	struct kv_src *src = calloc(count, sizeof(*src));
-	struct kv_merger m = { .src = src, .n = count, .skip_deleted = first == 0 };
+	struct kv_src *src = calloc(count, sizeof(*src) + sizeof(struct kv_src *));
+	struct kv_merger m = {
+		.src = src,
+		.n = count,
+		.heap = (struct kv_src **)(src + count),
+		.skip_deleted = first == 0,
+	};
 	struct kv_table *t = NULL;
 	struct kv_tb tb;
 	uint64_t num, size = 0;

@@ -502,7 +502,7 @@ static int write_rep(struct mc_kv *kv, struct kv_writer *w)
 		pthread_mutex_lock(&kv->mu);
 	}
 	size_t bytes = 0;
-	uint64_t seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
+	uint64_t seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed), seq0 = seq;
 
 	sync = false;
 	for (struct kv_writer *x = w; x && n < GROUP_MAX; x = x->next) {
@@ -532,10 +532,15 @@ static int write_rep(struct mc_kv *kv, struct kv_writer *w)
 	if (r == 0 && sync) {
 		r = kv_wal_sync(wal);
 		atomic_fetch_add_explicit(&kv->st_wal_syncs, 1, memory_order_relaxed);
-		atomic_fetch_add_explicit(&kv->st_sync_writes, (uint64_t)n, memory_order_relaxed);
-		/* Relaxed max: a statistic, only the leader of the moment writes it. */
-		if ((uint64_t)n > atomic_load_explicit(&kv->st_group_max, memory_order_relaxed))
-			atomic_store_explicit(&kv->st_group_max, (uint64_t)n, memory_order_relaxed);
+		/* Leader-only counters: leaders follow one another under mu. */
+		uint64_t ops = kv->unsynced_ops + (seq - seq0);
+
+		kv->unsynced_ops = 0;
+		atomic_fetch_add_explicit(&kv->st_sync_ops, ops, memory_order_relaxed);
+		if (ops > atomic_load_explicit(&kv->st_sync_ops_max, memory_order_relaxed))
+			atomic_store_explicit(&kv->st_sync_ops_max, ops, memory_order_relaxed);
+	} else if (r == 0) {
+		kv->unsynced_ops += seq - seq0;
 	}
 	if (r == 0) {
 		atomic_fetch_add_explicit(&kv->st_wal_bytes, (uint64_t)wrote, memory_order_relaxed);
@@ -821,8 +826,8 @@ void mc_kv_stats_get(struct mc_kv *kv, struct mc_kv_stats *st)
 	st->bytes_compacted = atomic_load(&kv->st_bytes_compacted);
 	st->wal_bytes = atomic_load(&kv->st_wal_bytes);
 	st->wal_syncs = atomic_load(&kv->st_wal_syncs);
-	st->sync_writes = atomic_load(&kv->st_sync_writes);
-	st->sync_group_max = atomic_load(&kv->st_group_max);
+	st->sync_ops = atomic_load(&kv->st_sync_ops);
+	st->sync_ops_max = atomic_load(&kv->st_sync_ops_max);
 	st->write_stalls = atomic_load(&kv->st_stalls);
 	st->user_bytes = atomic_load(&kv->st_user_bytes);
 }

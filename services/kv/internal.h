@@ -55,14 +55,42 @@ static inline uint64_t kv_get_u64(const void *p)
 /* kv_put_varint: LEB128; writes at most 10 bytes, returns the count. */
 size_t kv_put_varint(uint8_t *p, uint64_t v);
 /* kv_get_varint: decodes from [*p, end); advances *p; -1 if truncated or too long. */
-int kv_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out);
+int kv_get_varint_slow(const uint8_t **p, const uint8_t *end, uint64_t *out);
+static inline int kv_get_varint(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+	/* Lengths of keys and small values fit one byte: decode those inline. */
+	if (*p < end && **p < 0x80) {
+		*out = *(*p)++;
+		return 0;
+	}
+	return kv_get_varint_slow(p, end, out);
+}
 
+/*
+ * kv_cmp: bytewise key order (memcmp, then shorter first). Compares 8 bytes at a time
+ * as big-endian words: keys are short, and a libc memcmp call costs more than the
+ * comparison itself on the iterator and lookup paths.
+ */
 static inline int kv_cmp(const void *a, size_t alen, const void *b, size_t blen)
 {
-	int r = memcmp(a, b, alen < blen ? alen : blen);
+	const uint8_t *x = a, *y = b;
+	size_t n = alen < blen ? alen : blen;
 
-	if (r)
-		return r;
+	while (n >= 8) {
+		uint64_t u = __builtin_bswap64(kv_get_u64(x)), v = __builtin_bswap64(kv_get_u64(y));
+
+		if (u != v)
+			return u < v ? -1 : 1;
+		x += 8;
+		y += 8;
+		n -= 8;
+	}
+	while (n--) {
+		if (*x != *y)
+			return *x < *y ? -1 : 1;
+		x++;
+		y++;
+	}
 	return alen < blen ? -1 : alen > blen;
 }
 
@@ -349,7 +377,8 @@ struct mc_kv {
 	/* statistics, updated with relaxed atomics */
 	_Atomic uint64_t st_flushes, st_compactions, st_bytes_flushed, st_bytes_compacted;
 	_Atomic uint64_t st_wal_bytes, st_wal_syncs, st_stalls, st_user_bytes;
-	_Atomic uint64_t st_sync_writes, st_group_max;
+	_Atomic uint64_t st_sync_ops, st_sync_ops_max;
+	uint64_t unsynced_ops; /* appended since the last fdatasync; the leader's alone */
 };
 
 /* kv_record_error: remembers @e as the handle's last error; returns -e->code. */
@@ -390,6 +419,8 @@ struct kv_src {
 struct kv_merger {
 	struct kv_src *src;
 	uint32_t n;
+	struct kv_src **heap; /* n slots from the caller; the valid sources, a min-heap */
+	uint32_t nheap;
 	int status;
 	struct mc_err err;
 	/* current output */

@@ -7,9 +7,11 @@
  * the memtables and the version so the snapshot stays readable while flushes and
  * compactions replace them.
  *
- * Each step compares the heads of all sources: O(sources) per key. There are at
- * most two memtables plus (fanout - 1) tables per tier, so a dozen or so; a heap
- * would only pay off well beyond that.
+ * The sources sit in a binary min-heap ordered by (key, newest first), so a step
+ * costs O(log sources) comparisons; a sequential scan mostly pulls from the same
+ * source again, which sifts down in one or two comparisons. Entries are never
+ * copied: keys and values point into memtable nodes and mapped tables, both pinned
+ * for the iterator's lifetime.
  */
 #include "internal.h"
 
@@ -116,46 +118,71 @@ static void fail(struct kv_merger *m, int r)
 	m->valid = false;
 }
 
-/* Moves every source past key (k, klen). */
+/* Heap order: smaller key first; for equal keys the newer source (higher prio). */
+static inline bool src_before(const struct kv_src *a, const struct kv_src *b)
+{
+	int c = kv_cmp(a->k, a->klen, b->k, b->klen);
+
+	return c < 0 || (c == 0 && a->prio > b->prio);
+}
+
+static void sift_down(struct kv_merger *m, uint32_t i)
+{
+	struct kv_src **h = m->heap, *x = h[i];
+
+	for (;;) {
+		uint32_t c = 2 * i + 1;
+
+		if (c >= m->nheap)
+			break;
+		if (c + 1 < m->nheap && src_before(h[c + 1], h[c]))
+			c++;
+		if (!src_before(h[c], x))
+			break;
+		h[i] = h[c];
+		i = c;
+	}
+	h[i] = x;
+}
+
+/* The root source moved on (or ran out): restore the heap. */
+static void heap_fix_top(struct kv_merger *m)
+{
+	if (!m->heap[0]->valid) {
+		m->heap[0] = m->heap[--m->nheap];
+		if (!m->nheap)
+			return;
+	}
+	sift_down(m, 0);
+}
+
+/* Moves every source past key (k, klen): they are the ones at the top of the heap. */
 static void advance_past(struct kv_merger *m, const uint8_t *k, size_t klen)
 {
-	for (uint32_t i = 0; i < m->n; i++) {
-		struct kv_src *s = &m->src[i];
+	while (m->nheap) {
+		struct kv_src *s = m->heap[0];
 
-		while (s->valid && kv_cmp(s->k, s->klen, k, klen) == 0) {
-			int r = src_next(s, &m->err);
+		if (kv_cmp(s->k, s->klen, k, klen) != 0)
+			return;
+		int r = src_next(s, &m->err);
 
-			if (r < 0) {
-				fail(m, r);
-				return;
-			}
+		if (r < 0) {
+			fail(m, r);
+			return;
 		}
+		heap_fix_top(m);
 	}
 }
 
 static void settle(struct kv_merger *m)
 {
 	while (m->status == 0) {
-		struct kv_src *best = NULL;
-
-		for (uint32_t i = 0; i < m->n; i++) {
-			struct kv_src *s = &m->src[i];
-
-			if (!s->valid)
-				continue;
-			if (!best) {
-				best = s;
-				continue;
-			}
-			int c = kv_cmp(s->k, s->klen, best->k, best->klen);
-
-			if (c < 0 || (c == 0 && s->prio > best->prio))
-				best = s;
-		}
-		if (!best) {
+		if (!m->nheap) {
 			m->valid = false;
 			return;
 		}
+		const struct kv_src *best = m->heap[0];
+
 		m->k = best->k;
 		m->klen = best->klen;
 		m->v = best->v;
@@ -174,6 +201,7 @@ static void settle(struct kv_merger *m)
 void kv_merger_seek(struct kv_merger *m, const void *k, size_t klen)
 {
 	m->status = 0;
+	m->nheap = 0;
 	for (uint32_t i = 0; i < m->n; i++) {
 		int r = src_seek(&m->src[i], k, klen, &m->err);
 
@@ -181,7 +209,11 @@ void kv_merger_seek(struct kv_merger *m, const void *k, size_t klen)
 			fail(m, r);
 			return;
 		}
+		if (m->src[i].valid)
+			m->heap[m->nheap++] = &m->src[i];
 	}
+	for (uint32_t i = m->nheap / 2; i-- > 0;)
+		sift_down(m, i);
 	settle(m);
 }
 
@@ -200,7 +232,7 @@ struct mc_kv_iter {
 	struct kv_memtable *mem, *imm;
 	struct kv_version *v;
 	struct kv_merger m;
-	struct kv_src src[];
+	struct kv_src src[]; /* then the heap: as many struct kv_src pointers */
 };
 
 int mc_kv_iter_new(struct mc_kv *kv, struct mc_kv_iter **out)
@@ -210,7 +242,7 @@ int mc_kv_iter_new(struct mc_kv *kv, struct mc_kv_iter **out)
 
 	pthread_mutex_lock(&kv->mu);
 	n = kv->cur->n + 1 + (kv->imm ? 1 : 0);
-	it = calloc(1, sizeof(*it) + n * sizeof(it->src[0]));
+	it = calloc(1, sizeof(*it) + n * (sizeof(it->src[0]) + sizeof(struct kv_src *)));
 	if (!it) {
 		pthread_mutex_unlock(&kv->mu);
 		return -ENOMEM;
@@ -236,6 +268,7 @@ int mc_kv_iter_new(struct mc_kv *kv, struct mc_kv_iter **out)
 		it->src[j++] = (struct kv_src){ .mt = it->imm, .snap = snap, .prio = (int)n };
 	it->src[j++] = (struct kv_src){ .mt = it->mem, .snap = snap, .prio = (int)n + 1 };
 	it->m.src = it->src;
+	it->m.heap = (struct kv_src **)(it->src + n);
 	it->m.n = j;
 	it->m.skip_deleted = true;
 	*out = it;

@@ -145,8 +145,8 @@ struct mc_kv_stats {
 	uint64_t bytes_compacted; /* table bytes written by compactions */
 	uint64_t wal_bytes;	  /* WAL bytes written since open */
 	uint64_t wal_syncs;	  /* fdatasync calls on the WAL since open */
-	uint64_t sync_writes;	  /* write calls those fdatasyncs made durable (group commit: */
-	uint64_t sync_group_max;  /* sync_writes / wal_syncs is the mean group; this the max) */
+	uint64_t sync_ops;	  /* operations those fdatasyncs made durable (group commit: */
+	uint64_t sync_ops_max;	  /* sync_ops / wal_syncs is the mean per sync; this the max) */
 	uint64_t write_stalls;	  /* writes that waited for a flush */
 	uint64_t user_bytes;	  /* key+value bytes written by users since open */
 };
