@@ -159,6 +159,7 @@ enum rt_sync_type {
 	RT_SYNC_GO = 1, /* parent -> child: set yourself up */
 	RT_SYNC_ERR,	/* child -> parent: one error line, then exit */
 	RT_SYNC_PTY,	/* child -> parent: the pty master (SCM_RIGHTS) */
+	RT_SYNC_JOINED, /* parent -> child: in the cgroup and on the network; go on to exec */
 };
 struct rt_sync_msg {
 	int type;
@@ -226,6 +227,8 @@ struct rt_launch {
 	char state_dir[PATH_MAX];
 	bool foreground_tty;
 	bool interactive;
+	/* foreground run: report the exit status first, clean up in a child after */
+	bool defer_cleanup;
 };
 /* rt_launch_monitor: cgroup, clone, sync, wait; run (fg), the monitor and start.
  * On failure *status is 125, 126 or 127 and everything made is removed. */
@@ -238,6 +241,11 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 int rt_foreground(pid_t pid, int master, bool interactive, const sigset_t *fwd, int *wstatus);
 void rt_fwd_sigset(sigset_t *set);
 int rt_remove_all(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err);
+/*
+ * rt_wait_removal: waits (at most @timeout_ms) while the background cleaner of an
+ * exited `run --rm` container still holds its lock; true once the directory is gone.
+ */
+bool rt_wait_removal(const struct mc_rt_ctx *ctx, const char *id, int timeout_ms);
 /* On failure *status is 125, 126 or 127. */
 int rt_start_detached(const struct mc_rt_ctx *ctx, struct rt_launch *l, int *status,
 		      struct mc_err *err);

@@ -263,11 +263,6 @@ void rt_child_main(struct rt_child_args *a)
 		mc_err_set(&err, errno, "become root in the user namespace");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}
-	/* After the parent put us in the cgroup, so that cgroup becomes our root. */
-	if (c->ns[RT_NS_CGROUP] && !c->ns_path[RT_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
-		mc_err_set(&err, errno, "unshare the cgroup namespace");
-		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
-	}
 	if (c->hostname && c->ns[RT_NS_UTS] && sethostname(c->hostname, strlen(c->hostname)) < 0) {
 		mc_err_set(&err, errno, "sethostname `%s`", c->hostname);
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
@@ -284,6 +279,21 @@ void rt_child_main(struct rt_child_args *a)
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	if (enter_cwd(c, &err) < 0 || rt_rlimits_apply(c, &err) < 0)
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
+	/*
+	 * The parent moved us into the cgroup and attached the network while we set up
+	 * the filesystem (a v1 cgroup.procs write can wait ~15 ms for an RCU grace
+	 * period; overlapping it with the mounts hides it). Nothing of the command runs
+	 * before this point, so every limit, device rule and interface is in place
+	 * before exec: only the setup's own allocations were charged to the runtime.
+	 */
+	r = rt_sync_recv(a->sync, &m, NULL);
+	if (r <= 0 || m.type != RT_SYNC_JOINED)
+		_exit(MC_RT_EXIT_RUNTIME);
+	/* After the parent put us in the cgroup, so that cgroup becomes our root. */
+	if (c->ns[RT_NS_CGROUP] && !c->ns_path[RT_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
+		mc_err_set(&err, errno, "unshare the cgroup namespace");
+		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
+	}
 	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		mc_err_set(&err, errno, "set no_new_privs");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);

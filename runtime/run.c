@@ -53,12 +53,35 @@ static void fwd_sigset(sigset_t *set)
 		sigaddset(set, fwd_signals[i]);
 }
 
-/* clone with clone3 where the kernel has it (>= 5.3), else the classic clone. */
-static pid_t clone_child(unsigned long flags)
+#ifndef CLONE_INTO_CGROUP
+#define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+
+/*
+ * clone with clone3 where the kernel has it (>= 5.3), else the classic clone. With
+ * @cgfd >= 0 (a v2 cgroup directory) the child is born in that cgroup (clone3's
+ * CLONE_INTO_CGROUP, >= 5.7): no cgroup.procs write, no migration. *into says whether
+ * that happened; when the kernel refuses it the caller attaches as usual.
+ */
+static pid_t clone_child(unsigned long flags, int cgfd, bool *into)
 {
 	struct clone_args ca = { .flags = flags, .exit_signal = SIGCHLD };
-	pid_t pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	pid_t pid;
 
+	*into = false;
+	if (cgfd >= 0) {
+		ca.flags |= CLONE_INTO_CGROUP;
+		ca.cgroup = (uint64_t)cgfd;
+		pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+		if (pid >= 0) {
+			*into = true;
+			return pid;
+		}
+		/* E2BIG/EINVAL: a kernel before 5.7 (the args struct is shorter there). */
+		ca.flags = flags;
+		ca.cgroup = 0;
+	}
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid >= 0 || errno != ENOSYS)
 		return pid;
 	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
@@ -212,6 +235,65 @@ static void state_set_exited(struct rt_launch *l, int code, bool oom)
 	rt_unlock(lk);
 }
 
+/*
+ * cleanup_after_exit: what a container leaves once its PID 1 exited: the cgroup
+ * (dying tasks included), the network attachment (veth, address, DNAT rules, hosts
+ * entries) and, for --rm, the state directory and overlay layers.
+ */
+static void cleanup_after_exit(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
+{
+	struct mc_err e = { 0 };
+
+	/* Best-effort: a cgroup that will not go away is reported; `rm` retries. */
+	if (mc_cgroup_destroy(cg, &e) < 0)
+		mc_log_warn("remove cgroup: %s", e.msg);
+	phase("cgroup destroyed");
+	if (net_attached && net_hook.detach)
+		net_hook.detach(l->st.id, l->c->network, net_hook.arg);
+	if (l->st.auto_rm)
+		rt_remove_all(l->ctx, l->st.id, NULL);
+}
+
+/*
+ * cleanup_in_background: a foreground `run` reports the exit status as soon as the
+ * container exited, and a child of ours, in its own session with stdio on /dev/null
+ * (a caller reading our output sees EOF now), does cleanup_after_exit. Deleting a
+ * veth waits for RCU in the kernel (10-30 ms) and removing layers and state costs
+ * ext4 metadata writes; none of it changes the result the caller waits for.
+ *
+ * The cleaner holds the container's lock until it is done: `run --name` of the same
+ * name waits for it (rt_wait_removal), `start` waits, and a cleaner killed midway
+ * leaves an exited container that `rm` removes. Returns false (the caller cleans up
+ * itself) when the fork fails.
+ */
+static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
+{
+	int lk = rt_lock(l->ctx, l->st.id, NULL);
+	pid_t pid;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		rt_unlock(lk);
+		return false;
+	}
+	if (pid == 0) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		setsid();
+		for (int fd = 0; fd < 3 && nul >= 0; fd++)
+			dup2(nul, fd);
+		cleanup_after_exit(l, cg, net_attached);
+		/* The lock file went with the state dir (--rm); closing releases the lock. */
+		rt_unlock(lk);
+		_exit(0);
+	}
+	/* The lock is the open file's: the child's copy keeps it held. */
+	rt_unlock(lk);
+	mc_cgroup_free(cg);
+	return true;
+}
+
 int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,
 		      struct mc_err *err)
 {
@@ -222,9 +304,9 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	struct rt_sync_msg msg;
 	struct fg f = { .pid = -1, .master = -1, .sfd = -1 };
 	unsigned long flags = 0;
-	int sv[2] = { -1, -1 }, r, wstatus = 0, child_status = MC_RT_EXIT_RUNTIME;
+	int sv[2] = { -1, -1 }, r, wstatus = 0, child_status = MC_RT_EXIT_RUNTIME, cgfd;
 	sigset_t fwd, old;
-	bool net_attached = false;
+	bool net_attached = false, in_cgroup, joined_sent;
 
 	*oom = false;
 	phase("launch");
@@ -282,7 +364,8 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	ca.ov = c->lower ? &ov : NULL;
 	ca.sync = sv[1];
 	phase("cgroup created");
-	f.pid = clone_child(flags);
+	cgfd = mc_cgroup_version(cg) == MC_CGROUP_V2 ? mc_cgroup_dirfd(cg, NULL) : -1;
+	f.pid = clone_child(flags, cgfd, &in_cgroup);
 	if (f.pid < 0) {
 		mc_err_set(err, errno, "clone");
 		goto out_mask;
@@ -291,27 +374,36 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		close(sv[0]);
 		rt_child_main(&ca);
 	}
+	if (cgfd >= 0)
+		close(cgfd);
 	close(sv[1]);
 	sv[1] = -1;
 
 	phase("cloned");
-	if (mc_cgroup_attach(cg, f.pid, err) < 0) {
-		mc_err_wrap(err, "cgroup");
-		goto out_kill;
-	}
-	phase("attached");
+	/* The id maps first: the child's setup runs as root of its user namespace. */
 	if (flags & CLONE_NEWUSER) {
-		char path[64];
-
-		snprintf(path, sizeof(path), "/proc/%d/setgroups", (int)f.pid);
 		if (write_idmap(f.pid, "uid_map", c->uid_maps, c->n_uid_maps, err) < 0 ||
 		    write_idmap(f.pid, "gid_map", c->gid_maps, c->n_gid_maps, err) < 0) {
 			mc_err_wrap(err, "user namespace");
 			goto out_kill;
 		}
-		(void)path;
 	}
-	/* The network attach point: the netns exists, the child has not started yet. */
+	/*
+	 * GO now: the child mounts its root while we attach the cgroup and the network,
+	 * and waits for JOINED before anything of the command runs (see rt_child_main).
+	 * A child that fails meanwhile has queued its error line; it is read below.
+	 */
+	msg = (struct rt_sync_msg){ .type = RT_SYNC_GO };
+	if ((r = rt_sync_send(sv[0], &msg, -1)) < 0) {
+		mc_err_set(err, -r, "start the container process");
+		goto out_kill;
+	}
+	if (!in_cgroup && mc_cgroup_attach(cg, f.pid, err) < 0) {
+		mc_err_wrap(err, "cgroup");
+		goto out_kill;
+	}
+	phase("attached");
+	/* The network attach point: the netns exists; the command has not started yet. */
 	if (c->network && strcmp(c->network, "none") && strcmp(c->network, "host")) {
 		if (!net_hook.attach) {
 			mc_err_setx(err, ENOTSUP,
@@ -325,21 +417,21 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		}
 		net_attached = true;
 	}
-	msg = (struct rt_sync_msg){ .type = RT_SYNC_GO };
-	if ((r = rt_sync_send(sv[0], &msg, -1)) < 0) {
-		mc_err_set(err, -r, "start the container process");
-		goto out_kill;
-	}
+	msg = (struct rt_sync_msg){ .type = RT_SYNC_JOINED };
+	/* A failed send means the child is gone: its error (or EOF) is in the socket. */
+	joined_sent = rt_sync_send(sv[0], &msg, -1) == 0;
 	for (;;) {
 		int fd = -1;
 
 		r = rt_sync_recv(sv[0], &msg, &fd);
 		if (r == 0)
 			break;
-		if (r < 0) {
+		if (r < 0 && joined_sent) {
 			mc_err_set(err, -r, "read from the container process");
 			goto out_kill;
 		}
+		if (r < 0)
+			break;
 		if (msg.type == RT_SYNC_PTY && fd >= 0 && f.master < 0) {
 			f.master = fd;
 			continue;
@@ -351,6 +443,10 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 			child_status = msg.status;
 			goto out_kill;
 		}
+	}
+	if (!joined_sent) {
+		mc_err_setx(err, MC_EINTERNAL, "the container process died during setup");
+		goto out_kill;
 	}
 	close(sv[0]);
 	sv[0] = -1;
@@ -392,15 +488,14 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		*status = 128 + WTERMSIG(wstatus);
 	else
 		*status = WEXITSTATUS(wstatus);
-	/* Best-effort: a cgroup that will not go away is reported but not fatal here. */
-	if (mc_cgroup_destroy(cg, err) < 0)
-		mc_log_warn("remove cgroup: %s", err->msg);
-	phase("cgroup destroyed");
-	if (net_attached && net_hook.detach)
-		net_hook.detach(l->st.id, c->network, net_hook.arg);
-	state_set_exited(l, *status, *oom);
-	if (l->st.auto_rm)
-		rt_remove_all(l->ctx, l->st.id, NULL);
+	/* Everyone after us reads the exit status from the state, unless it goes away. */
+	if (!l->st.auto_rm)
+		state_set_exited(l, *status, *oom);
+	if (l->defer_cleanup && cleanup_in_background(l, cg, net_attached)) {
+		phase("status reported, cleanup in the background");
+		return 0;
+	}
+	cleanup_after_exit(l, cg, net_attached);
 	phase("removed");
 	return 0;
 
@@ -443,14 +538,17 @@ int rt_remove_all(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *er
 	struct mc_cgroup *cg = NULL;
 	int r = 0;
 
+	int e;
+
+	/* @err may be NULL: every step's own return value is what counts. */
 	rt_cgroup_path(id, cgpath, sizeof(cgpath));
-	if (mc_cgroup_open(cgpath, &cg, NULL) == 0 && mc_cgroup_destroy(cg, err) < 0)
-		r = -err->code;
+	if (mc_cgroup_open(cgpath, &cg, NULL) == 0 && (e = mc_cgroup_destroy(cg, err)) < 0)
+		r = e;
 	if (mc_rootfs_overlay_paths(ctx->data_root, id, &ov, NULL) == 0 &&
-	    mc_rootfs_overlay_remove(&ov, err) < 0)
-		r = -err->code;
-	if (rt_state_dir(ctx, id, dir, sizeof(dir)) == 0 && mc_fs_rm_rf(dir, err) < 0)
-		r = -err->code;
+	    (e = mc_rootfs_overlay_remove(&ov, err)) < 0)
+		r = e;
+	if (rt_state_dir(ctx, id, dir, sizeof(dir)) == 0 && (e = mc_fs_rm_rf(dir, err)) < 0)
+		r = e;
 	return r;
 }
 

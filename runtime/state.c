@@ -76,6 +76,26 @@ void rt_unlock(int fd)
 		close(fd);
 }
 
+bool rt_wait_removal(const struct mc_rt_ctx *ctx, const char *id, int timeout_ms)
+{
+	char path[PATH_MAX];
+	int fd, waited = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/lock", ctx->state_root, id);
+	/* No O_CREAT: a lock file made now would keep the cleaner's rmdir from working. */
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		while (flock(fd, LOCK_EX | LOCK_NB) < 0 &&
+		       (errno == EWOULDBLOCK || errno == EINTR) && waited < timeout_ms) {
+			mc_time_sleep_ns(2 * 1000 * 1000);
+			waited += 2;
+		}
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "%s/%s", ctx->state_root, id);
+	return access(path, F_OK) < 0 && errno == ENOENT;
+}
+
 uint64_t rt_proc_starttime(pid_t pid)
 {
 	char path[64], buf[1024], *p;
@@ -198,11 +218,13 @@ int rt_state_read(const struct mc_rt_ctx *ctx, const char *id, struct rt_state *
 	json_error_t jerr;
 	size_t len;
 	json_t *j;
+	int r;
 
 	memset(st, 0, sizeof(*st));
 	snprintf(path, sizeof(path), "%s/%s/state.json", ctx->state_root, id);
-	if (mc_fs_read_file(path, &text, &len, 1 << 20, err) < 0)
-		return -err->code;
+	/* @err may be NULL (a scan that skips what vanished meanwhile). */
+	if ((r = mc_fs_read_file(path, &text, &len, 1 << 20, err)) < 0)
+		return r;
 	j = json_loadb(text, len, 0, &jerr);
 	if (!json_is_object(j)) {
 		json_decref(j);

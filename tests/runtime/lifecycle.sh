@@ -196,6 +196,25 @@ t_bundles() {
 	fi
 }
 
+# A foreground run reports the exit status first and cleans up in the background:
+# the same name is usable again at once, the state of a kept container already holds
+# the exit code, and the cleanup finishes by itself.
+t_cleanup_after_status() {
+	local before i rc
+	before=$(cgroup_dirs)
+	for i in 1 2 3 4 5; do
+		rc=0
+		"$M" run --rm --name again busybox sh -c "exit $i" || rc=$?
+		assert_eq "$i" "$rc" "run $i of the same --rm name"
+	done
+	rc=0
+	"$M" run --name kept busybox sh -c 'exit 7' || rc=$?
+	assert_eq 7 "$rc"
+	assert_eq "exited 7" "$("$M" inspect kept | jq -r '.[0].State | "\(.Status) \(.ExitCode)"')"
+	"$M" rm kept >/dev/null
+	assert_no_leftovers "$before"
+}
+
 t_help_texts() {
 	for v in run exec ps stop start kill rm logs inspect wait stats spec image; do
 		out=$("$M" $v --help)
@@ -216,5 +235,6 @@ ktap_run inspect_and_names t_inspect_and_names
 ktap_run killed_monitor_still_listed_and_removed t_killed_monitor
 ktap_run concurrent_cli t_concurrent_cli
 ktap_run bundles t_bundles
+ktap_run cleanup_after_status t_cleanup_after_status
 ktap_run help_texts t_help_texts
 ktap_finish
