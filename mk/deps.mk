@@ -3,7 +3,7 @@
 # `make`, `make check` and `make demo` run mk/deps.sh (which installs every package
 # listed in a */deps.txt) before building; `make deps` runs it unconditionally.
 
-NO_PROBE_GOALS := deps clean distclean format check-format help list
+NO_PROBE_GOALS := deps clean distclean format check-format help list benchmarks-doc
 ifeq ($(filter-out $(NO_PROBE_GOALS),$(MAKECMDGOALS))$(if $(MAKECMDGOALS),,all),)
 else ifneq ($(MC_NO_DEPS),1)
 PKG_PROBE := $(sort $(PKG_PROBE))

@@ -71,6 +71,11 @@ BENCH_RUN := $(if $(B),$(subst $(comma), ,$(B)),$(BENCHES))
 bench: all $(foreach b,$(BENCH_RUN),$($(b)_BENCH_DEPS))
 	$(Q)set -e; $(foreach b,$(BENCH_RUN),MC_BUILD=$(abspath $(O)) MC_SRC=$(TOP) $(TOP)/$($(b)_BENCH);)
 
+# docs/benchmarks.md is assembled from docs/benchmarks/*.md.
+.PHONY: benchmarks-doc
+benchmarks-doc:
+	$(Q)$(TOP)/mk/benchdoc.sh
+
 clean:
 	rm -rf $(O)
 
@@ -85,6 +90,7 @@ help:
 	@echo '  make format | check-format'
 	@echo '  make fuzz [F=target] [FUZZ_TIME=s]   run the libFuzzer targets for a bounded time'
 	@echo '  make bench [B=name]  run benchmarks against the peers'
+	@echo '  make benchmarks-doc  assemble docs/benchmarks.md from docs/benchmarks/*.md'
 	@echo '  make clean'
 	@echo 'collections: $(COLLECTIONS)'
 	@echo 'fuzzers: $(FUZZERS)'
