@@ -295,14 +295,14 @@ int mc_http_parse_request(struct mc_http_request *req, const char *buf, size_t l
 		int r = check_partial(buf, len, start, lim);
 		return r < 0 ? r : -EAGAIN;
 	}
-	if (end - start > lim->max_head)
-		return -E2BIG;
-
+	/* The request line first: an overlong one is 414 however the bytes arrived. */
 	size_t lf, ce;
 	if (line_end(buf, start, end, &lf, &ce) < 0)
 		return -EBADMSG;
 	if (ce - start > lim->max_request_line)
 		return -ENAMETOOLONG;
+	if (end - start > lim->max_head)
+		return -E2BIG;
 	/* method SP target SP version: exactly single spaces. */
 	size_t p = start;
 	while (p < ce && tchar[(unsigned char)buf[p]])

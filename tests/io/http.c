@@ -244,6 +244,10 @@ TEST(limits)
 	snprintf(buf, sizeof(buf), "GET /%0100d HTTP/1.1\r\nHost: a\r\n\r\n", 0);
 	mc_http_request_init(&req);
 	ASSERT_EQ(-ENAMETOOLONG, mc_http_parse_request(&req, buf, strlen(buf), &lim));
+	/* Complete and over both limits: the request line decides (414, not 431). */
+	snprintf(buf, sizeof(buf), "GET /%0300d HTTP/1.1\r\nHost: a\r\n\r\n", 0);
+	mc_http_request_init(&req);
+	ASSERT_EQ(-ENAMETOOLONG, mc_http_parse_request(&req, buf, strlen(buf), &lim));
 	EXPECT_EQ(414, mc_http_error_status(-ENAMETOOLONG));
 	/* Too many headers. */
 	snprintf(buf, sizeof(buf),

@@ -85,9 +85,10 @@ static void echo_read(struct mc_io_conn *c, void *ud)
 
 static void echo_close(struct mc_io_conn *c, void *ud, int status)
 {
-	closes++;
+	/* Atomic: threaded tests run this on several loops at once. */
+	__atomic_fetch_add(&closes, 1, __ATOMIC_RELAXED);
 	if (status < 0)
-		close_errors++;
+		__atomic_fetch_add(&close_errors, 1, __ATOMIC_RELAXED);
 }
 
 static const struct mc_io_conn_ops echo_ops = { .on_read = echo_read, .on_close = echo_close };
@@ -565,6 +566,9 @@ struct mt {
 	int accepted[2];
 	bool handoff; /* loop 0 accepts, loop 1 serves */
 	struct mc_io_threads *threads;
+	/* Written by each loop's init, before mc_io_threads_start's barrier releases
+	 * the loops, so every loop thread sees both. */
+	struct mc_io_loop *loops[2];
 };
 
 static void adopt_task(struct mc_io_loop *l, void *arg)
@@ -581,14 +585,14 @@ static void mt_accept(struct mc_io_listener *ls, int fd, void *arg)
 	struct mc_io_loop *l = mc_io_listener_loop(ls);
 
 	if (mt->handoff) {
-		struct mc_io_loop *worker = mc_io_threads_loop(mt->threads, 1);
+		struct mc_io_loop *worker = mt->loops[1];
 		mt->accepted[0]++;
 		if (!worker || mc_io_loop_post(worker, adopt_task, (void *)(intptr_t)fd) < 0)
 			close(fd);
 		return;
 	}
 	for (int i = 0; i < 2; i++)
-		if (mc_io_threads_loop(mt->threads, (unsigned)i) == l)
+		if (mt->loops[i] == l)
 			__atomic_fetch_add(&mt->accepted[i], 1, __ATOMIC_RELAXED);
 	mc_io_conn_open(l, fd, &echo_ops, NULL, NULL);
 }
@@ -598,6 +602,7 @@ static int mt_init(struct mc_io_loop *l, unsigned idx, void *arg)
 	struct mt *mt = arg;
 
 	mc_io_loop_set_userdata(l, mt);
+	mt->loops[idx] = l;
 	if (mt->handoff && idx == 1)
 		return 0;
 	return mc_io_listener_add(l, mt->lfds[idx], mt_accept, mt, NULL);
