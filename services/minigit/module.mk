@@ -13,12 +13,7 @@ minigit_SRCS := services/minigit/cli/main.c services/minigit/cli/cmd_object.c \
 minigit_LIBS := mcgit mccommon
 minigit_LDLIBS = $(call pkg-libs,libcrypto zlib)
 
-# The image store (rootfs/store*.c, rootfs/tar*.c) is built on libmcgit. It is declared
-# here because rootfs/module.mk belongs to the runtime; the lead may move these lines.
-LIBS += mcimgstore
-mcimgstore_SRCS := rootfs/tar.c rootfs/store_model.c rootfs/store.c rootfs/store_checkout.c
-# rootfs/include is on the include path only once rootfs/ has a module.mk of its own.
-mcimgstore_CFLAGS := -Irootfs/include
+# The image store built on libmcgit (libmcimgstore) is declared in rootfs/module.mk.
 
 # Fuzz targets: object and pack parsers (libmcgit) and the image store's tar/manifest.
 MCGIT_FUZZ_LIB := $(mcgit_SRCS) common/err.c common/str.c common/fs.c common/log.c common/time.c
@@ -31,7 +26,6 @@ minigit_pack_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
 minigit_pack_FUZZ_CORPUS := services/minigit/fuzz/corpus-pack
 imgstore_tar_FUZZ_SRCS := services/minigit/fuzz/fuzz_tar.c rootfs/tar.c rootfs/store_model.c \
 	$(MCGIT_FUZZ_LIB)
-imgstore_tar_FUZZ_CFLAGS := -Irootfs/include
 imgstore_tar_FUZZ_LDLIBS = $(call pkg-libs,libcrypto zlib)
 imgstore_tar_FUZZ_CORPUS := services/minigit/fuzz/corpus-tar
 
