@@ -40,6 +40,24 @@ static void die(const char *what, const struct mc_err *err)
 	exit(1);
 }
 
+/*
+ * Fairness: in both runs (loopback and bridge) the receiver is pinned to CPU 1 and
+ * the sender to CPU 0 (when there are two), so neither transfer gets a luckier
+ * placement; the loopback sender restores its mask afterwards.
+ */
+static cpu_set_t all_cpus;
+
+static void pin(int cpu)
+{
+	cpu_set_t set;
+
+	if (CPU_COUNT(&all_cpus) < 2)
+		return;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 /* Accepts one connection and drains it; returns the bytes received. */
 static int serve(int ready_fd)
 {
@@ -47,6 +65,7 @@ static int serve(int ready_fd)
 	static char buf[CHUNK];
 	int one = 1, l = socket(AF_INET, SOCK_STREAM, 0), c;
 
+	pin(1);
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (bind(l, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(l, 1) < 0)
 		return 1;
@@ -71,6 +90,7 @@ static double blast(const char *ip, double secs)
 	double t0, t;
 	uint64_t sent = 0;
 
+	pin(0);
 	inet_pton(AF_INET, ip, &sa.sin_addr);
 	for (int i = 0; i < 100; i++) {
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
@@ -184,6 +204,7 @@ static double loopback_run(double secs)
 	if (read(p[0], &ch, 1) != 1)
 		die("loopback server", NULL);
 	bps = blast("127.0.0.1", secs);
+	sched_setaffinity(0, sizeof(all_cpus), &all_cpus);
 	waitpid(pid, NULL, 0);
 	close(p[0]);
 	close(p[1]);
@@ -199,7 +220,7 @@ int main(int argc, char **argv)
 	struct mc_netns_nl *nl = NULL;
 	char root[] = "/tmp/mc-netbench.XXXXXX";
 	struct mc_netns_ctx ctx = { .state_root = root };
-	double lo_sum = 0, br_sum = 0, att_min = 1e9, att_sum = 0;
+	double lo_sum = 0, br_sum = 0, att_min = 1e9, att_sum = 0, ratios[10];
 
 	if (secs <= 0 || secs > 30 || rounds < 1 || rounds > 10 || iters < 1 || iters > 1000) {
 		fprintf(stderr, "netbench: usage: netbench [SECONDS 0-30] [ROUNDS 1-10] [ITERS]\n");
@@ -214,17 +235,38 @@ int main(int argc, char **argv)
 	if (mc_netns_network_create(&ctx, "bench", "10.99.0.0/24", NULL, &err) < 0)
 		die("network create", &err);
 
+	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) < 0)
+		CPU_ZERO(&all_cpus);
 	printf("| round | loopback Gbit/s | bridge Gbit/s | ratio |\n|---|---|---|---|\n");
+	/* Rounds alternate which transfer goes first, so a load drift favours neither. */
 	for (int r = 0; r < rounds; r++) {
-		double lo = loopback_run(secs), br = bridge_run(&ctx, secs);
+		double lo, br;
 
+		if (r % 2) {
+			br = bridge_run(&ctx, secs);
+			lo = loopback_run(secs);
+		} else {
+			lo = loopback_run(secs);
+			br = bridge_run(&ctx, secs);
+		}
 		lo_sum += lo;
 		br_sum += br;
+		ratios[r] = br / lo;
 		printf("| %d | %.2f | %.2f | %.2f |\n", r + 1, lo * 8 / 1e9, br * 8 / 1e9, br / lo);
 		fflush(stdout);
 	}
+	/* insertion sort of at most 10 ratios for the median */
+	for (int i = 1; i < rounds; i++)
+		for (int j = i; j > 0 && ratios[j - 1] > ratios[j]; j--) {
+			double t = ratios[j];
+
+			ratios[j] = ratios[j - 1];
+			ratios[j - 1] = t;
+		}
 	printf("| mean | %.2f | %.2f | %.2f |\n\n", lo_sum / rounds * 8 / 1e9,
 	       br_sum / rounds * 8 / 1e9, br_sum / lo_sum);
+	printf("median ratio (bridge / loopback) over %d rounds: %.2f\n\n", rounds,
+	       rounds % 2 ? ratios[rounds / 2] : (ratios[rounds / 2 - 1] + ratios[rounds / 2]) / 2);
 
 	/* attach + detach of an idle container, the library's share of --network. */
 	for (int i = 0; i < iters; i++) {
