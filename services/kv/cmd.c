@@ -7,6 +7,8 @@
  */
 #include <mc/kv_resp.h>
 
+#include "internal.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <limits.h>
@@ -462,11 +464,13 @@ static int c_info(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, st
 		"# Server\r\nredis_version:7.0.0\r\nmckv_version:%s\r\n"
 		"redis_mode:standalone\r\n\r\n"
 		"# Persistence\r\nwal_bytes_written:%llu\r\nwal_syncs:%llu\r\n"
+		"wal_synced_ops:%llu\r\nwal_synced_ops_max:%llu\r\n"
 		"memtable_entries:%llu\r\nmemtable_bytes:%llu\r\ntables:%u\r\n"
 		"table_bytes:%llu\r\nflushes:%llu\r\ncompactions:%llu\r\n"
 		"bytes_flushed:%llu\r\nbytes_compacted:%llu\r\nwrite_stalls:%llu\r\n\r\n"
 		"# Keyspace\r\ndb0:keys=%lld,expires=0,avg_ttl=0\r\n",
 		MC_VERSION, (unsigned long long)st.wal_bytes, (unsigned long long)st.wal_syncs,
+		(unsigned long long)st.sync_ops, (unsigned long long)st.sync_ops_max,
 		(unsigned long long)st.mem_entries, (unsigned long long)st.mem_bytes, st.tables,
 		(unsigned long long)st.table_bytes, (unsigned long long)st.flushes,
 		(unsigned long long)st.compactions, (unsigned long long)st.bytes_flushed,
@@ -596,6 +600,124 @@ enum mc_kv_cmd_class mc_kv_cmd_classify(const struct mc_kv_resp_arg *argv, size_
 	const struct cmd *c = argc ? lookup(&argv[0]) : NULL;
 
 	return c ? c->cls : MC_KV_CMD_UNKNOWN;
+}
+
+/* ---- contexts: reused buffers and deferred writes ---- */
+
+/* A deferred batch is written early past this size (MSET of large values). */
+#define DEFER_MAX_BYTES (4u << 20)
+
+void mc_kv_cmd_ctx_init(struct mc_kv_cmd_ctx *ctx, struct mc_kv *kv, unsigned write_flags,
+			bool defer)
+{
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->kv = kv;
+	ctx->write_flags = write_flags;
+	ctx->defer = defer;
+	mc_buf_init(&ctx->val);
+}
+
+void mc_kv_cmd_ctx_release(struct mc_kv_cmd_ctx *ctx)
+{
+	mc_kv_batch_free(ctx->batch);
+	ctx->batch = NULL;
+	mc_buf_release(&ctx->val);
+}
+
+int mc_kv_cmd_flush(struct mc_kv_cmd_ctx *ctx)
+{
+	int r = ctx->failed;
+
+	if (r == 0 && ctx->batch && mc_kv_batch_count(ctx->batch)) {
+		r = mc_kv_write(ctx->kv, ctx->batch, ctx->write_flags);
+		ctx->writes++;
+	}
+	if (ctx->batch)
+		mc_kv_batch_clear(ctx->batch);
+	ctx->failed = 0;
+	return r;
+}
+
+/* Writes what is pending before a command that must see it; failures stick. */
+static int flush_pending(struct mc_kv_cmd_ctx *ctx)
+{
+	if (ctx->failed == 0 && ctx->batch && mc_kv_batch_count(ctx->batch)) {
+		int r = mc_kv_write(ctx->kv, ctx->batch, ctx->write_flags);
+
+		ctx->writes++;
+		mc_kv_batch_clear(ctx->batch);
+		if (r < 0)
+			ctx->failed = r;
+	}
+	return ctx->failed;
+}
+
+static bool is3(const struct mc_kv_resp_arg *a, const char *s)
+{
+	return a->len == 3 && (a->p[0] | 0x20) == s[0] && (a->p[1] | 0x20) == s[1] &&
+	       (a->p[2] | 0x20) == s[2];
+}
+
+/*
+ * Plain SET and MSET in a deferring context: added to the pending batch and
+ * answered +OK at once; the caller sends that reply only after mc_kv_cmd_flush
+ * (and, for durability, its sync) succeeded, and replaces it otherwise.
+ * Returns 1 if the command was taken, 0 if it must run normally.
+ */
+static int defer_write(struct mc_kv_cmd_ctx *ctx, const struct mc_kv_resp_arg *argv, size_t argc,
+		       struct mc_buf *out)
+{
+	bool set = argc == 3 && is3(&argv[0], "set");
+	bool mset = !set && argc >= 3 && argc % 2 == 1 && is(&argv[0], "MSET");
+	int r = 0;
+
+	if (!set && !mset)
+		return 0;
+	if (!ctx->batch && !(ctx->batch = mc_kv_batch_new()))
+		return -ENOMEM;
+	for (size_t i = 1; i + 1 < argc; i += 2) {
+		if (argv[i].len > MC_KV_MAX_KEY || argv[i + 1].len > MC_KV_MAX_VALUE)
+			return 0; /* the normal path answers with the right error */
+	}
+	for (size_t i = 1; i + 1 < argc && r == 0; i += 2)
+		r = mc_kv_batch_put(ctx->batch, argv[i].p, argv[i].len, argv[i + 1].p,
+				    argv[i + 1].len);
+	if (r < 0)
+		return r;
+	r = mc_kv_resp_simple(out, "OK");
+	if (r == 0 && ctx->batch->rep.len > DEFER_MAX_BYTES)
+		flush_pending(ctx);
+	return r < 0 ? r : 1;
+}
+
+int mc_kv_cmd_run(struct mc_kv_cmd_ctx *ctx, const struct mc_kv_resp_arg *argv, size_t argc,
+		  struct mc_buf *out)
+{
+	if (argc == 0)
+		return 0;
+	if (ctx->defer && !ctx->failed) {
+		int r = defer_write(ctx, argv, argc, out);
+
+		if (r != 0)
+			return r < 0 ? r : 0;
+	}
+	if (flush_pending(ctx) < 0)
+		return engine_error(out, ctx->failed);
+	/* GET, the hottest read: no table lookup, the context's value buffer. */
+	if (argc == 2 && is3(&argv[0], "get")) {
+		int r = mc_kv_get(ctx->kv, argv[1].p, argv[1].len, &ctx->val);
+
+		if (r == 0)
+			r = mc_kv_resp_bulk(out, ctx->val.data, ctx->val.len);
+		else if (r == -ENOENT)
+			r = mc_kv_resp_null(out);
+		else
+			r = engine_error(out, r);
+		if (ctx->val.cap > 64u << 10)
+			mc_buf_release(&ctx->val); /* do not pin one huge value's buffer */
+		return r;
+	}
+	return mc_kv_cmd_exec(ctx->kv, argv, argc, out, ctx->write_flags);
 }
 
 int mc_kv_cmd_exec(struct mc_kv *kv, const struct mc_kv_resp_arg *argv, size_t argc,

@@ -134,4 +134,82 @@ TEST_F(cmd, replies_match_redis)
 	mc_kv_close(kv);
 }
 
+/* Runs one inline command through a command context; the reply is appended to @out. */
+static int run_ctx(struct mc_kv_cmd_ctx *ctx, const char *line, struct mc_buf *out)
+{
+	struct mc_kv_resp_arg argv[32];
+	char req[512];
+	size_t argc;
+
+	snprintf(req, sizeof(req), "%s\r\n", line);
+	if (mc_kv_resp_parse(req, strlen(req), argv, 32, &argc, NULL) <= 0)
+		return -EBADMSG;
+	return mc_kv_cmd_run(ctx, argv, argc, out);
+}
+
+/*
+ * A deferring context (kv-server's writer): plain SETs and MSETs of many commands
+ * become one write, answered +OK at once; any other command sees them first.
+ */
+TEST_F(cmd, deferred_writes_are_batched_and_visible)
+{
+	struct mc_err err = { 0 };
+	struct mc_kv *kv;
+	struct mc_kv_cmd_ctx ctx;
+	struct mc_buf out = MC_BUF_INIT, v = MC_BUF_INIT;
+	struct mc_kv_stats st;
+
+	ASSERT_OK(mc_kv_open(self->dir, NULL, &kv, &err));
+	mc_kv_cmd_ctx_init(&ctx, kv, MC_KV_WRITE_NOSYNC, true);
+	for (int i = 0; i < 100; i++) {
+		char line[64];
+
+		snprintf(line, sizeof(line), "SET key%03d value%03d", i, i);
+		ASSERT_OK(run_ctx(&ctx, line, &out));
+	}
+	ASSERT_OK(run_ctx(&ctx, "MSET m1 x m2 y", &out));
+	/* Nothing written yet: the engine has not seen a single operation. */
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "key000", 6, &v));
+	ASSERT_EQ(0, ctx.writes);
+	/* INCR must see the pending SET: it writes the batch first. */
+	ASSERT_OK(run_ctx(&ctx, "SET n 41", &out));
+	ASSERT_OK(run_ctx(&ctx, "INCR n", &out));
+	ASSERT_EQ(1, ctx.writes);
+	ASSERT_OK(run_ctx(&ctx, "SET last 1", &out));
+	ASSERT_OK(run_ctx(&ctx, "GET key007", &out));
+	ASSERT_EQ(2, ctx.writes);
+	ASSERT_OK(run_ctx(&ctx, "SET tail 1", &out));
+	ASSERT_OK(mc_kv_cmd_flush(&ctx));
+	ASSERT_EQ(3, ctx.writes);
+	ASSERT_OK(mc_kv_cmd_flush(&ctx)); /* nothing pending: no write */
+	ASSERT_EQ(3, ctx.writes);
+	mc_buf_append(&out, "", 0);
+	/* 101 + 1 OKs, :42, +OK, the GET, +OK, in order. */
+	const char *p = out.data;
+
+	for (int i = 0; i < 102; i++) {
+		ASSERT_EQ(0, strncmp(p, "+OK\r\n", 5));
+		p += 5;
+	}
+	ASSERT_STREQ(":42\r\n+OK\r\n$8\r\nvalue007\r\n+OK\r\n", p);
+	ASSERT_OK(mc_kv_get(kv, "key099", 6, &v));
+	ASSERT_STREQ("value099", v.data);
+	ASSERT_OK(mc_kv_get(kv, "m2", 2, &v));
+	ASSERT_STREQ("y", v.data);
+	ASSERT_OK(mc_kv_get(kv, "tail", 4, &v));
+	/* Wrong arity and oversized values still take the normal path and its errors. */
+	out.len = 0;
+	ASSERT_OK(run_ctx(&ctx, "MSET a", &out));
+	ASSERT_OK(run_ctx(&ctx, "SET a b NX", &out));
+	ASSERT_OK(mc_kv_cmd_flush(&ctx));
+	mc_buf_append(&out, "", 0);
+	ASSERT_STREQ("-ERR wrong number of arguments for 'mset' command\r\n+OK\r\n", out.data);
+	mc_kv_stats_get(kv, &st);
+	ASSERT_EQ(105 + 2, st.last_seq); /* 100 + 2 + n, last, tail; INCR; SET NX */
+	mc_kv_cmd_ctx_release(&ctx);
+	mc_buf_release(&out);
+	mc_buf_release(&v);
+	mc_kv_close(kv);
+}
+
 TEST_HARNESS_MAIN

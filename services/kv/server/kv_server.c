@@ -55,15 +55,17 @@ struct srv {
 	struct client *clients; /* every live client, freed at shutdown if still there */
 	int *lfds;
 	unsigned nlfds;
+	struct mc_kv_cmd_ctx **ctxs; /* one per loop */
 	struct mc_io_loop_opts lo;
 };
 
 struct wreq {
 	struct client *cl;
-	char *data; /* the raw commands, copied out of the connection buffer */
 	size_t len;
+	unsigned ncmds; /* commands run: each has one reply in out */
 	struct mc_buf out;
 	bool quit;
+	char data[]; /* the raw commands, copied out of the connection buffer */
 };
 
 struct client {
@@ -88,7 +90,6 @@ static void req_free(struct wreq *r)
 {
 	if (!r)
 		return;
-	free(r->data);
 	mc_buf_release(&r->out);
 	free(r);
 }
@@ -177,13 +178,13 @@ static void process(struct client *cl)
 					break;
 				end += (size_t)m;
 			}
-			struct wreq *w = calloc(1, sizeof(*w));
+			struct wreq *w = malloc(sizeof(*w) + (end - off));
 
-			if (!w || !(w->data = malloc(end - off))) {
-				free(w);
+			if (!w) {
 				mc_io_conn_close(cl->conn);
 				return;
 			}
+			*w = (struct wreq){ .out = MC_BUF_INIT };
 			memcpy(w->data, data + off, end - off);
 			w->len = end - off;
 			w->cl = cl;
@@ -198,7 +199,7 @@ static void process(struct client *cl)
 			wake_writer(cl->srv);
 			return;
 		}
-		if (mc_kv_cmd_exec(cl->srv->kv, argv, argc, &cl->out, 0) < 0) {
+		if (mc_kv_cmd_run(mc_io_loop_userdata(cl->loop), argv, argc, &cl->out) < 0) {
 			mc_io_conn_close(cl->conn);
 			return;
 		}
@@ -281,14 +282,25 @@ static int loop_init(struct mc_io_loop *loop, unsigned idx, void *arg)
 {
 	struct srv *s = arg;
 	struct mc_io_listener *l;
+	/* Each loop's command context: reads run inline, nothing is deferred. */
+	struct mc_kv_cmd_ctx *ctx = malloc(sizeof(*ctx));
 
+	if (!ctx)
+		return -ENOMEM;
+	mc_kv_cmd_ctx_init(ctx, s->kv, 0, false);
+	mc_io_loop_set_userdata(loop, ctx);
+	s->ctxs[idx] = ctx; /* freed by main after the loops are gone */
 	return mc_io_listener_add(loop, s->lfds[idx], on_accept, s, &l);
 }
 
 /* ---- the writer ---- */
 
-/* Executes every command of @w in order; returns how many were writes. */
-static unsigned run_request(struct srv *s, struct wreq *w, unsigned flags)
+/*
+ * Executes every command of @w in order through the writer's deferring context:
+ * plain SETs of every request in the batch join one pending write. Returns how many
+ * commands were writes.
+ */
+static unsigned run_request(struct mc_kv_cmd_ctx *ctx, struct wreq *w)
 {
 	struct mc_kv_resp_arg *argv = loop_argv();
 	size_t off = 0, argc;
@@ -303,8 +315,9 @@ static unsigned run_request(struct srv *s, struct wreq *w, unsigned flags)
 		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
 
 		writes += cls == MC_KV_CMD_WRITE;
-		if (mc_kv_cmd_exec(s->kv, argv, argc, &w->out, flags) < 0)
+		if (mc_kv_cmd_run(ctx, argv, argc, &w->out) < 0)
 			mc_kv_resp_error(&w->out, "ERR out of memory");
+		w->ncmds += argc > 0;
 		off += (size_t)r;
 		if (cls == MC_KV_CMD_QUIT) {
 			w->quit = true;
@@ -331,14 +344,56 @@ static void everysec_sync(struct srv *s, uint64_t *last, bool *dirty)
 	*last = now;
 }
 
+/*
+ * Group commit across connections, batch policy. Clients waiting for a sync come
+ * back in two cohorts: those queued during the last fdatasync (in @batch now) and
+ * those whose replies it just released, whose next requests are still on the wire.
+ * Syncing at once would split every round in two, halving the writes per fdatasync.
+ * So wait while requests keep arriving (until none came for 200 us), for at most a
+ * quarter of the last sync's duration: nothing when syncs are cheap, and a lone
+ * client pays at most 200 us on top of a sync of 0.8 ms or more.
+ */
+static unsigned linger(struct srv *s, struct wreq **batch, unsigned n, uint64_t sync_ns)
+{
+	uint64_t budget = MC_MIN(sync_ns / 4, 2000000ull), t0 = mc_time_mono_ns(), last = t0;
+
+	if (budget < 200000)
+		return n;
+	while (n < WRITER_BATCH) {
+		uint64_t now = mc_time_mono_ns();
+
+		if (now - t0 >= budget || now - last >= 200000)
+			break;
+		usleep(50);
+		while (n < WRITER_BATCH && (batch[n] = mc_queue_pop(s->q))) {
+			n++;
+			last = mc_time_mono_ns();
+		}
+	}
+	return n;
+}
+
+/* Replaces every reply of the batch's requests by @msg, one per command. */
+static void fail_batch(struct wreq **batch, unsigned n, const char *msg)
+{
+	for (unsigned i = 0; i < n; i++) {
+		batch[i]->out.len = 0;
+		for (unsigned j = 0; j < batch[i]->ncmds; j++)
+			mc_kv_resp_error(&batch[i]->out, msg);
+	}
+}
+
 static void *writer_main(void *arg)
 {
 	struct srv *s = arg;
 	struct wreq *batch[WRITER_BATCH];
 	/* BATCH: writes skip their own fdatasync and share the one below. */
 	unsigned flags = s->sync == MC_KV_SYNC_BATCH ? MC_KV_WRITE_NOSYNC : 0;
-	uint64_t last_sync = mc_time_mono_ns();
+	uint64_t last_sync = mc_time_mono_ns(), sync_ns = 0;
 	bool dirty = false;
+	struct mc_kv_cmd_ctx ctx;
+
+	mc_kv_cmd_ctx_init(&ctx, s->kv, flags, true);
 
 	for (;;) {
 		unsigned n = 0, writes = 0;
@@ -368,22 +423,29 @@ static void *writer_main(void *arg)
 				continue;
 			}
 		}
+		if (s->sync == MC_KV_SYNC_BATCH)
+			n = linger(s, batch, n, sync_ns);
 		for (unsigned i = 0; i < n; i++)
-			writes += run_request(s, batch[i], flags);
+			writes += run_request(&ctx, batch[i]);
+		/* The SETs of the whole batch: one WAL record. */
+		int r = mc_kv_cmd_flush(&ctx);
+
+		if (r < 0) {
+			mc_log_error("write to the engine: %s", mc_strerror(-r));
+			fail_batch(batch, n, "ERR storage: write failed, writes may be lost");
+		}
 		dirty |= writes > 0;
 		everysec_sync(s, &last_sync, &dirty);
-		if (writes && s->sync == MC_KV_SYNC_BATCH) {
-			int r = mc_kv_sync(s->kv);
+		if (r == 0 && writes && s->sync == MC_KV_SYNC_BATCH) {
+			uint64_t t0 = mc_time_mono_ns();
 
+			r = mc_kv_sync(s->kv);
+			sync_ns = mc_time_mono_ns() - t0;
 			if (r < 0) {
 				/* Nothing in this batch is durable: say so instead of OK. */
 				mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
-				for (unsigned i = 0; i < n; i++) {
-					batch[i]->out.len = 0;
-					mc_kv_resp_error(
-						&batch[i]->out,
-						"ERR storage: WAL sync failed, writes may be lost");
-				}
+				fail_batch(batch, n,
+					   "ERR storage: WAL sync failed, writes may be lost");
 			}
 		}
 		pthread_mutex_lock(&s->post_mu);
@@ -394,6 +456,7 @@ static void *writer_main(void *arg)
 				mc_log_warn("post reply: out of memory");
 		pthread_mutex_unlock(&s->post_mu);
 	}
+	mc_kv_cmd_ctx_release(&ctx);
 	return NULL;
 }
 
@@ -524,7 +587,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&s.post_mu, NULL);
 	pthread_mutex_init(&s.clients_mu, NULL);
 	s.lfds = calloc(threads, sizeof(int));
-	if (!s.lfds || mc_queue_new(&s.q) < 0 || (s.efd = eventfd(0, EFD_CLOEXEC)) < 0) {
+	s.ctxs = calloc(threads, sizeof(*s.ctxs));
+	if (!s.lfds || !s.ctxs || mc_queue_new(&s.q) < 0 || (s.efd = eventfd(0, EFD_CLOEXEC)) < 0) {
 		fprintf(stderr, PROG ": setup: %s\n", strerror(ENOMEM));
 		goto out_kv;
 	}
@@ -576,6 +640,7 @@ int main(int argc, char **argv)
 	pthread_mutex_unlock(&s.post_mu);
 	r = mc_io_threads_join(th);
 	rc = r < 0 ? 1 : 0;
+
 out_writer:
 	atomic_store(&s.stopping, true);
 	{
@@ -598,6 +663,12 @@ out_kv:
 		close(s.efd);
 	mc_queue_free(s.q);
 	free(s.lfds);
+	for (unsigned i = 0; s.ctxs && i < threads; i++) {
+		if (s.ctxs[i])
+			mc_kv_cmd_ctx_release(s.ctxs[i]);
+		free(s.ctxs[i]);
+	}
+	free(s.ctxs);
 	mc_kv_close(s.kv);
 	return rc;
 }

@@ -65,4 +65,35 @@ enum mc_kv_cmd_class mc_kv_cmd_classify(const struct mc_kv_resp_arg *argv, size_
 int mc_kv_cmd_exec(struct mc_kv *kv, const struct mc_kv_resp_arg *argv, size_t argc,
 		   struct mc_buf *out, unsigned write_flags);
 
+/*
+ * A command context: what one thread reuses from command to command (a value buffer,
+ * so GET does not allocate) and, when @defer, the pending batch that plain SET and
+ * MSET join instead of writing one by one. Deferred writes are answered +OK at
+ * once; the caller must call mc_kv_cmd_flush() before sending those replies and
+ * replace them with errors if it fails. Any other command first writes what is
+ * pending, so it sees those writes. One thread at a time per context.
+ */
+struct mc_kv_cmd_ctx {
+	struct mc_kv *kv;
+	unsigned write_flags;
+	bool defer;
+	int failed;		   /* sticky: a pending write failed (-code) */
+	uint64_t writes;	   /* mc_kv_write calls made for deferred writes */
+	struct mc_kv_batch *batch; /* pending deferred writes */
+	struct mc_buf val;
+};
+
+void mc_kv_cmd_ctx_init(struct mc_kv_cmd_ctx *ctx, struct mc_kv *kv, unsigned write_flags,
+			bool defer);
+void mc_kv_cmd_ctx_release(struct mc_kv_cmd_ctx *ctx);
+/* mc_kv_cmd_run: mc_kv_cmd_exec through @ctx. Returns 0, or -ENOMEM. */
+int mc_kv_cmd_run(struct mc_kv_cmd_ctx *ctx, const struct mc_kv_resp_arg *argv, size_t argc,
+		  struct mc_buf *out);
+/*
+ * mc_kv_cmd_flush: writes the pending batch (one mc_kv_write, @write_flags). Returns
+ * 0, or the -code of this or an earlier failed pending write since the last flush: then
+ * every deferred +OK since the last flush is void. Resets the failure.
+ */
+int mc_kv_cmd_flush(struct mc_kv_cmd_ctx *ctx);
+
 #endif
