@@ -11,8 +11,8 @@ PROGS += mycontainer
 mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runtime/cli/ps.c \
 	runtime/cli/signal.c runtime/cli/manage.c runtime/cli/show.c runtime/cli/spec.c \
 	runtime/cli/image.c runtime/cli/network.c
-mycontainer_LIBS := mcrt mcrootfs mccgroup mcnetns mccommon
-mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libmnl libnftnl) -lm
+mycontainer_LIBS := mcrt mcrootfs mcimgstore mcgit mccgroup mcnetns mccommon
+mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libmnl libnftnl libcrypto zlib) -lm
 
 DEMO := runtime/demo.sh
 DEMO_DEPS := $(O)/bin/mycontainer

@@ -5,7 +5,7 @@ COLLECTIONS += runtime
 TESTS_runtime_PROGS := config
 TESTS_runtime_SCRIPTS := run.sh lifecycle.sh
 TESTS_runtime_HELPERS := sc_probe
-TESTS_runtime_LIBS := mcrt mcrootfs mccgroup mccommon
-TESTS_runtime_LDLIBS = $(call pkg-libs,jansson libcap libseccomp) -lm
+TESTS_runtime_LIBS := mcrt mcrootfs mcimgstore mcgit mccgroup mccommon
+TESTS_runtime_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libcrypto zlib) -lm
 # The preloaded allocator, once alloc/ builds it.
 TESTS_runtime_DEPS := $(O)/bin/mycontainer $(if $(filter mcmalloc,$(SHLIBS)),$(O)/lib/libmcmalloc.so)
