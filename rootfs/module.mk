@@ -6,7 +6,7 @@
 PKG_PROBE += libcrypto zlib
 
 LIBS += mcrootfs
-mcrootfs_SRCS := rootfs/image.c rootfs/overlay.c
+mcrootfs_SRCS := rootfs/image.c rootfs/image_build.c rootfs/overlay.c
 
 LIBS += mcimgstore
 mcimgstore_SRCS := rootfs/tar.c rootfs/store_model.c rootfs/store.c rootfs/store_checkout.c
