@@ -651,6 +651,20 @@ int rt_spec_from_opts(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *
 		goto fail;
 	}
 	json_object_set_new(ann, RT_ANN_NETWORK, json_string(net));
+	for (size_t i = 0; i < o->n_annotations; i++) {
+		const char *eq = strchr(o->annotations[i], '=');
+		char key[256];
+
+		if (!eq || eq == o->annotations[i] ||
+		    (size_t)(eq - o->annotations[i]) >= sizeof(key)) {
+			mc_err_setx(err, EINVAL, "invalid annotation `%s`: want KEY=VALUE",
+				    o->annotations[i]);
+			goto fail;
+		}
+		memcpy(key, o->annotations[i], (size_t)(eq - o->annotations[i]));
+		key[eq - o->annotations[i]] = '\0';
+		json_object_set_new(ann, key, json_string(eq + 1));
+	}
 
 	if (o->userns) {
 		struct rt_idmap m;

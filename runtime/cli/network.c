@@ -31,12 +31,26 @@ static struct {
 	size_t n_aliases;
 	struct mc_netns_port ports[MAX_PORTS];
 	size_t n_ports;
+	const char *port_specs[MAX_PORTS]; /* as given, saved for `start` */
 	const char *name, *hostname;
 	bool auto_rm; /* run --rm: nobody will `rm`, so detach removes the hosts file */
 	char hosts[4200];
 	char volume[4300];
-	char *vols[130];
+	/* the network options kept in config.json annotations (see save_options) */
+	char ann[4][2048];
+	char *anns[5];
+	/* `start`: what load_options read back (run_net's pointers point here) */
+	char s_ip[64], s_aliases[MAX_ALIASES][64], s_name[128], s_hostname[256];
 } run_net;
+
+/*
+ * The options `start` needs to rejoin the network as `run` did (the same --ip,
+ * aliases, published ports) live in config.json, the container's state.
+ */
+#define ANN_IP "org.mycontainer.network.ip"
+#define ANN_ALIASES "org.mycontainer.network.aliases"
+#define ANN_PORTS "org.mycontainer.network.ports"
+#define ANN_HOSTNAME "org.mycontainer.network.hostname" /* --hostname: also a name */
 
 static void net_ctx(struct mc_cli *cli)
 {
@@ -130,10 +144,71 @@ static void find_hosts(struct mc_cli *cli, const char *id, char *out, size_t siz
 	json_decref(root);
 }
 
+/*
+ * load_options: what save_options stored and the container's name back into
+ * run_net for the hook. A value that no longer parses is dropped with a
+ * warning (the container still starts, without that option).
+ */
+static void load_options(struct mc_cli *cli, const char *id)
+{
+	struct mc_rt_ctx *ctx = cli_ctx(cli);
+	struct mc_rt_info info;
+	char path[4200];
+	json_t *root, *ann;
+	const char *v;
+
+	if (!ctx)
+		return;
+	if (mc_rt_info_get(ctx, id, &info, NULL) == 0) {
+		snprintf(run_net.s_name, sizeof(run_net.s_name), "%s", info.name);
+		run_net.name = run_net.s_name;
+	}
+	snprintf(path, sizeof(path), "%s/%s/config.json", ctx->state_root, id);
+	root = json_load_file(path, 0, NULL);
+	ann = json_object_get(root, "annotations");
+	if ((v = json_string_value(json_object_get(ann, ANN_HOSTNAME)))) {
+		snprintf(run_net.s_hostname, sizeof(run_net.s_hostname), "%s", v);
+		run_net.hostname = run_net.s_hostname;
+	}
+	if ((v = json_string_value(json_object_get(ann, ANN_IP)))) {
+		snprintf(run_net.s_ip, sizeof(run_net.s_ip), "%s", v);
+		run_net.ip = run_net.s_ip;
+	}
+	if ((v = json_string_value(json_object_get(ann, ANN_ALIASES)))) {
+		while (*v && run_net.n_aliases < MAX_ALIASES) {
+			size_t len = strcspn(v, ",");
+			char *a = run_net.s_aliases[run_net.n_aliases];
+
+			if (len && len < sizeof(run_net.s_aliases[0])) {
+				memcpy(a, v, len);
+				a[len] = '\0';
+				run_net.aliases[run_net.n_aliases++] = a;
+			}
+			v += len + (v[len] == ',');
+		}
+	}
+	if ((v = json_string_value(json_object_get(ann, ANN_PORTS)))) {
+		while (*v && run_net.n_ports < MAX_PORTS) {
+			size_t len = strcspn(v, ",");
+			char spec[128];
+			struct mc_err e = { 0 };
+
+			snprintf(spec, sizeof(spec), "%.*s", (int)MC_MIN(len, sizeof(spec) - 1), v);
+			if (mc_netns_port_parse(spec, &run_net.ports[run_net.n_ports], &e) == 0)
+				run_net.n_ports++;
+			else
+				mc_log_warn("start: published port `%s` dropped: %s", spec, e.msg);
+			v += len + (v[len] == ',');
+		}
+	}
+	json_decref(root);
+}
+
 void cli_net_hook_start(struct mc_cli *cli, const char *id)
 {
 	net_ctx(cli);
 	find_hosts(cli, id, run_net.hosts, sizeof(run_net.hosts));
+	load_options(cli, id);
 	mc_rt_set_net_hook(&hook);
 }
 
@@ -176,16 +251,66 @@ int cli_net_opt(int c, const char *arg)
 					       MAX_PORTS);
 		if (mc_netns_port_parse(arg, &run_net.ports[run_net.n_ports], &err) < 0)
 			return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "%s", err.msg);
-		run_net.n_ports++;
+		run_net.port_specs[run_net.n_ports++] = arg;
 		return 0;
 	}
 	return MC_RT_EXIT_RUNTIME;
 }
 
+/* join: @v[0..n) with commas into @buf; -1 when it does not fit. */
+static int join(char *buf, size_t size, const char *key, const char *const *v, size_t n)
+{
+	size_t len = (size_t)snprintf(buf, size, "%s=", key);
+
+	for (size_t i = 0; i < n && len < size; i++)
+		len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? "," : "", v[i]);
+	return len < size ? 0 : -1;
+}
+
+/* save_options: --ip, --network-alias and -p as annotations of the config. */
+static int save_options(struct mc_rt_run_opts *o)
+{
+	size_t n = 0;
+
+	if (o->n_annotations)
+		return -1; /* the CLI sets none otherwise; keep it simple */
+	if (run_net.ip) {
+		if (join(run_net.ann[n], sizeof(run_net.ann[n]), ANN_IP, &run_net.ip, 1) < 0)
+			return -1;
+		run_net.anns[n] = run_net.ann[n];
+		n++;
+	}
+	if (run_net.n_aliases) {
+		if (join(run_net.ann[n], sizeof(run_net.ann[n]), ANN_ALIASES, run_net.aliases,
+			 run_net.n_aliases) < 0)
+			return -1;
+		run_net.anns[n] = run_net.ann[n];
+		n++;
+	}
+	if (run_net.n_ports) {
+		if (join(run_net.ann[n], sizeof(run_net.ann[n]), ANN_PORTS, run_net.port_specs,
+			 run_net.n_ports) < 0)
+			return -1;
+		run_net.anns[n] = run_net.ann[n];
+		n++;
+	}
+	if (run_net.hostname) {
+		if (join(run_net.ann[n], sizeof(run_net.ann[n]), ANN_HOSTNAME, &run_net.hostname,
+			 1) < 0)
+			return -1;
+		run_net.anns[n] = run_net.ann[n];
+		n++;
+	}
+	run_net.anns[n] = NULL;
+	o->annotations = run_net.anns;
+	o->n_annotations = n;
+	return 0;
+}
+
 int cli_net_prepare(struct mc_cli *cli, struct mc_rt_run_opts *o)
 {
 	bool bridge = o->network && strcmp(o->network, "none") && strcmp(o->network, "host");
-	char dir[4200];
+	char dir[4200], **vols;
 	uint8_t rnd[8];
 	int fd;
 
@@ -213,15 +338,17 @@ int cli_net_prepare(struct mc_cli *cli, struct mc_rt_run_opts *o)
 				strerror(errno));
 	close(fd);
 	snprintf(run_net.volume, sizeof(run_net.volume), "%s:/etc/hosts", run_net.hosts);
-	/* The volume list becomes ours, static, so that nothing of it leaks. */
-	if (o->n_volumes >= MC_ARRAY_SIZE(run_net.vols) - 2)
-		return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "too many volumes");
+	/* A new heap vector with the hosts volume added: run's opts_release frees it. */
+	vols = calloc(o->n_volumes + 2, sizeof(*vols));
+	if (!vols)
+		return cli_fail(MC_RT_EXIT_RUNTIME, "out of memory");
 	for (size_t i = 0; i < o->n_volumes; i++)
-		run_net.vols[i] = o->volumes[i];
-	run_net.vols[o->n_volumes++] = run_net.volume;
-	run_net.vols[o->n_volumes] = NULL;
+		vols[i] = o->volumes[i];
+	vols[o->n_volumes++] = run_net.volume;
 	free(o->volumes);
-	o->volumes = run_net.vols;
+	o->volumes = vols;
+	if (save_options(o) < 0)
+		return cli_usage_error("run", MC_RT_EXIT_RUNTIME, "network options too long");
 	mc_rt_set_net_hook(&hook);
 	return 0;
 }

@@ -24,6 +24,30 @@ ip link set lo up
 
 veths() { ip -o link show | grep -c ': mcv' || true; }
 
+# eventually CMD...: retries CMD for up to 5 s. A foreground `run --rm` reports the
+# exit status before its background cleaner has detached it from the network.
+eventually() {
+	local i
+	for i in $(seq 50); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	"$@"
+}
+
+# fetch PORT: the body served on 127.0.0.1:PORT (retried while the server starts).
+fetch() {
+	local i body=""
+	for i in $(seq 50); do
+		body=$(timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1; printf 'GET / HTTP/1.0\r\n\r\n' >&3; cat <&3" 2>/dev/null) && [ -n "$body" ] && break
+		sleep 0.1
+	done
+	echo "$body"
+}
+
+# the id of a container by name
+cid() { "${MC[@]}" inspect "$1" | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1; }
+
 t_network_verbs() {
 	assert_eq raftnet "$("${MC[@]}" network create raftnet --subnet 10.88.1.0/24)"
 	assert_contains "$("${MC[@]}" network ls)" "raftnet              mc-raftnet      10.88.1.0/24"
@@ -55,6 +79,7 @@ t_resolve_by_name() {
 	assert_contains "$out" "client"
 	assert_contains "$out" "PING-OK"
 	# The --rm container left: only raft1 remains attached.
+	eventually bash -c '"$@" network ls | grep -q "10.88.1.1       1"' _ "${MC[@]}"
 	assert_contains "$("${MC[@]}" network ls)" "10.88.1.1       1"
 	out=$("${MC[@]}" network rm raftnet 2>&1) && return 1
 	assert_contains "$out" "has 1 attached container"
@@ -79,6 +104,52 @@ t_none_and_host() {
 	assert_contains "$("${MC[@]}" run --rm --network host busybox sh -c 'ls /sys/class/net')" "mc-raftnet"
 }
 
+# `start` of a stopped container rejoins with the options of its `run`.
+t_start_keeps_network_options() {
+	"${MC[@]}" run -d --name keep --network raftnet --ip 10.88.1.50 --network-alias kalias \
+		--hostname khost -p 8081:80 busybox \
+		sh -c 'printf "HTTP/1.0 200 OK\r\n\r\nkept" >/i; while true; do nc -l -p 80 </i; done' >/dev/null
+	assert_contains "$(fetch 8081)" "kept"
+	"${MC[@]}" stop -t 1 keep >/dev/null
+	assert_eq "" "$(nft list ruleset | grep "ctr:$(cid keep)" || true)"
+	"${MC[@]}" start keep >/dev/null
+	local inspect hosts
+	inspect=$("${MC[@]}" network inspect raftnet)
+	assert_contains "$inspect" '"IPv4": "10.88.1.50"'
+	hosts=$("${MC[@]}" exec keep cat /etc/hosts)
+	assert_contains "$hosts" "10.88.1.50	keep kalias khost"
+	assert_contains "$(fetch 8081)" "kept"
+	"${MC[@]}" rm -f keep >/dev/null
+}
+
+# The runtime's monitor killed -9 (the container keeps running): rm -f still
+# releases everything: veth, address, DNAT rules, hosts entries, cgroup, layers, state.
+t_kill9_monitor_then_rm_f() {
+	local id mon before_veths
+	before_veths=$(veths)
+	"${MC[@]}" run -d --name mon --network raftnet -p 8082:80 --network-alias malias busybox \
+		sh -c 'printf "HTTP/1.0 200 OK\r\n\r\nmon" >/i; while true; do nc -l -p 80 </i; done' >/dev/null
+	id=$(cid mon)
+	mon=$(jq -r .monitor_pid "$T/run/$id/state.json")
+	[ -n "$mon" ] && [ "$mon" -gt 0 ] || return 1
+	assert_contains "$(fetch 8082)" "mon"
+	kill -9 "$mon"
+	for _ in $(seq 50); do kill -0 "$mon" 2>/dev/null || break; sleep 0.1; done
+	# The container outlives its monitor and is still listed as running.
+	assert_contains "$("${MC[@]}" ps)" "mon"
+	assert_contains "$("${MC[@]}" exec raft1 cat /etc/hosts)" "malias"
+	"${MC[@]}" rm -f mon >/dev/null
+	assert_eq "$before_veths" "$(veths)"
+	assert_eq "" "$("${MC[@]}" network inspect raftnet | grep '"mon"' || true)"
+	assert_eq "" "$(nft list ruleset | grep "ctr:$id" || true)"
+	assert_eq "" "$("${MC[@]}" exec raft1 cat /etc/hosts | grep malias || true)"
+	assert_eq "" "$(ls -d /sys/fs/cgroup/*/mycontainer/"$id" /sys/fs/cgroup/mycontainer/"$id" 2>/dev/null || true)"
+	[ ! -e "$T/data/containers/$id" ] || return 1
+	[ ! -e "$T/run/$id" ] || return 1
+	assert_eq 1 "$(ls "$T/data/networks/hosts" | wc -l)"
+	if timeout 2 bash -c 'exec 3<>/dev/tcp/127.0.0.1/8082' 2>/dev/null; then return 1; fi
+}
+
 t_kill9_then_rm_f() {
 	local pid
 	pid=$("${MC[@]}" inspect raft1 | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p')
@@ -96,5 +167,7 @@ ktap_run network_verbs_and_bad_input t_network_verbs
 ktap_run resolve_by_name_over_bridge t_resolve_by_name
 ktap_run published_port_reachable t_publish_port
 ktap_run network_none_and_host t_none_and_host
+ktap_run start_keeps_network_options t_start_keeps_network_options
+ktap_run kill9_monitor_then_rm_f_leaves_nothing t_kill9_monitor_then_rm_f
 ktap_run kill9_then_rm_f_leaves_nothing t_kill9_then_rm_f
 ktap_finish

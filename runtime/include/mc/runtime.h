@@ -89,6 +89,8 @@ struct mc_rt_run_opts {
 	const char *network; /* none (default) | host | a named network (hook) */
 	const char *seccomp; /* NULL default | unconfined | FILE (OCI/docker JSON) */
 	const char *userns;  /* NULL | CTR:HOST:SIZE applied to uids and gids */
+	char **annotations;  /* KEY=VALUE, stored in the config's annotations */
+	size_t n_annotations;
 	bool init;
 	bool no_preload_malloc;
 	bool tty, interactive, detach, rm;
