@@ -6,36 +6,30 @@
  * owner frees them). Reclamation is amortised: a thread scans the hazards only when
  * its retire list reaches 2 x (published slots) + 16 entries, so the O(H) scan costs
  * O(1) per retire, and the queue retires one segment per 1024 items.
+ *
+ * Publication is asymmetric where the kernel allows (membarrier, 4.14+): readers
+ * publish with a plain store and a compiler barrier; the rare scanner pays for the
+ * StoreLoad ordering of every reader with one membarrier() call. Otherwise readers
+ * use a seq_cst store + load, as in the textbook algorithm.
  */
+#include <linux/membarrier.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "hazard.h"
-
-struct retired {
-	void *p;
-	void (*free_fn)(void *);
-};
-
-struct hazard_rec {
-	void *_Atomic slot[HAZARD_SLOTS];
-	atomic_bool active;
-	unsigned index;
-	struct hazard_rec *next; /* immutable once the record is published */
-	/* Owner-only: */
-	struct retired *retired;
-	size_t nretired, cap;
-};
 
 static struct hazard_rec *_Atomic rec_head;
 static atomic_uint rec_count;
 static pthread_key_t rec_key;
 static pthread_once_t rec_once = PTHREAD_ONCE_INIT;
-static _Thread_local struct hazard_rec *self;
+_Thread_local struct hazard_rec *hazard_tls;
+bool hazard_asym;
 
 static void scan(struct hazard_rec *r);
 
@@ -49,7 +43,13 @@ static void rec_release(void *arg)
 	/* Release: the retire list we leave behind is handed to the next owner, whose
 	 * acquire CAS in hazard_self() pairs with this store. */
 	atomic_store_explicit(&r->active, false, memory_order_release);
-	self = NULL;
+	r->claim = (struct hazard_claim){ 0 };
+	hazard_tls = NULL;
+}
+
+static int membarrier(int cmd)
+{
+	return (int)syscall(SYS_membarrier, cmd, 0, 0);
 }
 
 static void key_init(void)
@@ -57,14 +57,30 @@ static void key_init(void)
 	/* Best-effort: without a key, records of exited threads are never reused (a
 	 * bounded leak of one small record per thread), nothing worse. */
 	(void)pthread_key_create(&rec_key, rec_release);
+	/*
+	 * Best-effort: without membarrier (pre-4.14, a seccomp filter) readers fall
+	 * back to seq_cst publication. Registration precedes every record, so no
+	 * hazard is ever published under the other protocol.
+	 */
+	int cmds = membarrier(MEMBARRIER_CMD_QUERY);
+	if (cmds > 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) &&
+	    membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0)
+		hazard_asym = true;
 }
 
-struct hazard_rec *hazard_self(void)
+/* The scanner's half of an asymmetric publication: after this returns, every
+ * thread of the process has executed a full barrier, so any hazard store that
+ * precedes a reader's re-read of the source is visible to our slot loads. */
+static void scan_fence(void)
 {
-	struct hazard_rec *r = self;
+	if (hazard_asym && membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) < 0)
+		abort(); /* registered above: the kernel cannot refuse it any more */
+}
 
-	if (r)
-		return r;
+struct hazard_rec *hazard_self_slow(void)
+{
+	struct hazard_rec *r;
+
 	pthread_once(&rec_once, key_init);
 	/* Acquire pairs with the release CAS that published each record. */
 	for (r = atomic_load_explicit(&rec_head, memory_order_acquire); r; r = r->next) {
@@ -88,14 +104,9 @@ struct hazard_rec *hazard_self(void)
 	} while (!atomic_compare_exchange_weak_explicit(&rec_head, &head, r, memory_order_release,
 							memory_order_relaxed));
 claimed:
-	self = r;
+	hazard_tls = r;
 	pthread_setspecific(rec_key, r);
 	return r;
-}
-
-unsigned hazard_index(const struct hazard_rec *r)
-{
-	return r->index;
 }
 
 void *hazard_protect(struct hazard_rec *r, int slot, void *_Atomic *src)
@@ -103,15 +114,30 @@ void *hazard_protect(struct hazard_rec *r, int slot, void *_Atomic *src)
 	void *p = atomic_load_explicit(src, memory_order_acquire);
 
 	for (;;) {
-		/*
-		 * seq_cst store then seq_cst load: the publication must be globally
-		 * visible before we re-read @src (StoreLoad). It pairs with the seq_cst
-		 * unlink in the data structure and the seq_cst hazard loads in scan():
-		 * either the scanner sees our hazard, or we see the unlinked pointer
-		 * has changed and retry.
-		 */
-		atomic_store_explicit(&r->slot[slot], p, memory_order_seq_cst);
-		void *q = atomic_load_explicit(src, memory_order_seq_cst);
+		void *q;
+
+		if (hazard_asym) {
+			/*
+			 * Release store: what we did with the slot's previous object
+			 * happens before a scanner that reads the new value frees it.
+			 * The StoreLoad ordering against the re-read below comes from
+			 * the scanner's membarrier (scan_fence); here only the compiler
+			 * must keep the store before the load.
+			 */
+			atomic_store_explicit(&r->slot[slot], p, memory_order_release);
+			atomic_signal_fence(memory_order_seq_cst);
+			q = atomic_load_explicit(src, memory_order_acquire);
+		} else {
+			/*
+			 * seq_cst store then seq_cst load: the publication must be
+			 * globally visible before we re-read @src (StoreLoad). It pairs
+			 * with the seq_cst unlink in the data structure and the seq_cst
+			 * hazard loads in scan(): either the scanner sees our hazard, or
+			 * we see the unlinked pointer has changed and retry.
+			 */
+			atomic_store_explicit(&r->slot[slot], p, memory_order_seq_cst);
+			q = atomic_load_explicit(src, memory_order_seq_cst);
+		}
 		if (q == p)
 			return p;
 		p = q;
@@ -139,6 +165,7 @@ static void scan(struct hazard_rec *r)
 
 	if (!hz)
 		return; /* Best-effort: retry at the next retire. */
+	scan_fence();
 	for (struct hazard_rec *o = atomic_load_explicit(&rec_head, memory_order_acquire);
 	     o && nh < n; o = o->next)
 		for (int i = 0; i < HAZARD_SLOTS && nh < n; i++) {
@@ -162,6 +189,7 @@ static void scan(struct hazard_rec *r)
 
 static bool is_hazard(void *p)
 {
+	scan_fence();
 	for (struct hazard_rec *o = atomic_load_explicit(&rec_head, memory_order_acquire); o;
 	     o = o->next)
 		for (int i = 0; i < HAZARD_SLOTS; i++)

@@ -34,6 +34,7 @@ struct seg {
 	alignas(64) atomic_ulong deqidx;
 	alignas(64) atomic_ulong enqidx;
 	alignas(64) struct seg *_Atomic next;
+	unsigned long serial; /* unique per allocation: tells reused addresses apart */
 	alignas(64) void *_Atomic items[SEG];
 };
 
@@ -44,7 +45,16 @@ struct mc_queue {
 	struct qstats stats;
 };
 
-static struct seg *seg_new(void *first)
+/* A producer that keeps pushing claims up to CLAIM_MAX slots per fetch-and-add. */
+#define CLAIM_MAX 16
+/* A consumer facing an unfilled slot looks this far ahead for a filled one. */
+#define PEEK 16
+
+static atomic_ulong seg_serial;
+
+/* A fresh segment; with @first, slot 0 holds it and slots [0, @claimed) are
+ * already handed out. */
+static struct seg *seg_new(void *first, unsigned long claimed)
 {
 	struct seg *s = aligned_alloc(64, sizeof(*s));
 
@@ -54,8 +64,10 @@ static struct seg *seg_new(void *first)
 	for (size_t i = 0; i < SEG; i++)
 		atomic_init(&s->items[i], NULL);
 	atomic_init(&s->deqidx, 0);
-	atomic_init(&s->enqidx, first ? 1 : 0);
+	atomic_init(&s->enqidx, first ? claimed : 0);
 	atomic_init(&s->next, NULL);
+	/* Relaxed: only uniqueness matters. */
+	s->serial = atomic_fetch_add_explicit(&seg_serial, 1, memory_order_relaxed) + 1;
 	if (first)
 		atomic_init(&s->items[0], first);
 	return s;
@@ -68,7 +80,7 @@ int mc_queue_new(struct mc_queue **out)
 	if (!q)
 		return -ENOMEM;
 	memset(q, 0, sizeof(*q));
-	struct seg *s = seg_new(NULL);
+	struct seg *s = seg_new(NULL, 0);
 	if (!s) {
 		free(q);
 		return -ENOMEM;
@@ -93,6 +105,16 @@ void mc_queue_free(struct mc_queue *q)
 	free(q);
 }
 
+/*
+ * Claims: a fetch-and-add on enqidx costs a locked instruction on a line every
+ * producer and consumer touches. A producer that pushes in a stream therefore
+ * claims k slots at once (k doubles up to CLAIM_MAX while claims get used up,
+ * drops to 1 when a consumer spoilt one) and fills them one CAS each. The claim
+ * lives in the thread's hazard record and is valid only for the segment it was
+ * made on (pointer and serial), which slot 0's hazard keeps alive. Unfilled
+ * claimed slots are holes: a consumer that needs to pass one marks it TAKEN like
+ * any slot whose producer is late, and the producer claims afresh.
+ */
 int mc_queue_push(struct mc_queue *q, void *item)
 {
 	struct hazard_rec *hr = hazard_self();
@@ -100,23 +122,45 @@ int mc_queue_push(struct mc_queue *q, void *item)
 
 	if (!hr)
 		return -ENOMEM;
+	struct hazard_claim *cl = &hr->claim;
 	for (;;) {
-		struct seg *lt = hazard_protect(hr, 0, (void *_Atomic *)&q->tail);
-		/* Relaxed FAA: it only hands out distinct indices; the slot CAS below
-		 * carries the data. */
-		unsigned long idx = atomic_fetch_add_explicit(&lt->enqidx, 1, memory_order_relaxed);
+		/* Slot 0 keeps the tail segment published across pushes: a fence is
+		 * paid once per segment, not once per item. */
+		struct seg *lt = hazard_hold(hr, 0, (void *_Atomic *)&q->tail);
+		unsigned long idx;
 
+		if (cl->seg == lt && cl->serial == lt->serial && cl->idx < cl->end) {
+			idx = cl->idx++;
+		} else {
+			unsigned k = cl->k ? cl->k : 1;
+			/* Relaxed FAA: it only hands out distinct indices; the slot CAS
+			 * below carries the data. */
+			idx = atomic_fetch_add_explicit(&lt->enqidx, k, memory_order_relaxed);
+			cl->seg = NULL;
+			if (idx < SEG)
+				*cl = (struct hazard_claim){ .seg = lt,
+							     .serial = lt->serial,
+							     .idx = idx + 1,
+							     .end = idx + k < SEG ? idx + k : SEG,
+							     .k = k };
+		}
 		if (idx < SEG) {
 			void *expect = NULL;
 			/*
 			 * Release: the item's contents (written by the caller before push)
-			 * happen before the consumer's acquire exchange that takes it.
+			 * happen before the consumer's acquire load that takes it.
 			 */
 			if (atomic_compare_exchange_strong_explicit(&lt->items[idx], &expect, item,
 								    memory_order_release,
-								    memory_order_relaxed))
+								    memory_order_relaxed)) {
+				if (cl->idx == cl->end && cl->k < CLAIM_MAX)
+					cl->k *= 2; /* used up: claim more next time */
 				break;
-			retries++; /* a consumer marked the slot TAKEN first */
+			}
+			/* A consumer marked the slot TAKEN first: it passed our claim. */
+			retries++;
+			cl->seg = NULL;
+			cl->k = 1;
 			continue;
 		}
 		/* Segment full: help the tail forward or append a new segment. */
@@ -128,11 +172,10 @@ int mc_queue_push(struct mc_queue *q, void *item)
 		 * segment's initialisation is visible before we use it. */
 		struct seg *ln = atomic_load_explicit(&lt->next, memory_order_acquire);
 		if (!ln) {
-			struct seg *ns = seg_new(item);
-			if (!ns) {
-				hazard_clear(hr, 0);
+			unsigned k = cl->k ? cl->k : 1;
+			struct seg *ns = seg_new(item, k);
+			if (!ns)
 				return -ENOMEM;
-			}
 			struct seg *expect = NULL;
 			/* Release publishes ns's init (and the item in slot 0) to whoever
 			 * follows next with acquire. */
@@ -146,6 +189,12 @@ int mc_queue_push(struct mc_queue *q, void *item)
 									memory_order_seq_cst,
 									memory_order_relaxed);
 				atomic_fetch_add_explicit(&q->segments, 1, memory_order_relaxed);
+				/* Our claim on ns is valid only once slot 0 protects ns,
+				 * which the next push's hazard_hold checks (pointer and
+				 * serial): until then it is a plain record. */
+				*cl = (struct hazard_claim){
+					.seg = ns, .serial = ns->serial, .idx = 1, .end = k, .k = k
+				};
 				break;
 			}
 			free(ns);
@@ -156,7 +205,6 @@ int mc_queue_push(struct mc_queue *q, void *item)
 				retries++;
 		}
 	}
-	hazard_clear(hr, 0);
 	qstats_add(&q->stats, hr, 1, 0, retries, 0);
 	return 0;
 }
@@ -164,6 +212,26 @@ int mc_queue_push(struct mc_queue *q, void *item)
 static void seg_free(void *p)
 {
 	free(p);
+}
+
+/*
+ * worth_claiming: slot @d of @s is still NULL, so its producer (or a claim holder)
+ * has not filled it. Claiming it now would spoil it; that is only worth it when a
+ * filled slot waits behind it (or it is too far to look), so a preempted
+ * producer never hides items pushed after it. Otherwise the queue holds nothing
+ * but pushes still in flight, and pop reports empty, as the ring does.
+ */
+static bool worth_claiming(struct seg *s, unsigned long d, unsigned long e)
+{
+	unsigned long lim = e < SEG ? e : SEG;
+
+	if (lim - d > PEEK || atomic_load_explicit(&s->next, memory_order_relaxed))
+		return true;
+	for (unsigned long j = d + 1; j < lim; j++)
+		/* Relaxed: a hint; the claim below does the real work. */
+		if (atomic_load_explicit(&s->items[j], memory_order_relaxed))
+			return true;
+	return false;
 }
 
 void *mc_queue_pop(struct mc_queue *q)
@@ -175,7 +243,8 @@ void *mc_queue_pop(struct mc_queue *q)
 	if (!hr)
 		return NULL;
 	for (;;) {
-		struct seg *lh = hazard_protect(hr, 0, (void *_Atomic *)&q->head);
+		/* Slot 1 holds the head segment across pops (see push). */
+		struct seg *lh = hazard_hold(hr, 1, (void *_Atomic *)&q->head);
 		/* Relaxed is enough for the emptiness check: a stale answer either way
 		 * is linearisable at the moment of the loads (as in the MS queue). */
 		unsigned long d = atomic_load_explicit(&lh->deqidx, memory_order_relaxed);
@@ -183,16 +252,26 @@ void *mc_queue_pop(struct mc_queue *q)
 		if (d >= e && !atomic_load_explicit(&lh->next, memory_order_acquire))
 			break;
 		if (d < SEG) {
+			if (d < e && !atomic_load_explicit(&lh->items[d], memory_order_relaxed) &&
+			    !worth_claiming(lh, d, e))
+				break;
 			unsigned long idx =
 				atomic_fetch_add_explicit(&lh->deqidx, 1, memory_order_relaxed);
 			if (idx < SEG) {
 				/* Acquire pairs with the producer's release CAS: the item's
-				 * contents are visible to the caller. */
-				item = atomic_exchange_explicit(&lh->items[idx], TAKEN,
-								memory_order_acquire);
+				 * contents are visible to the caller. The slot is ours
+				 * alone (the FAA), so a filled one needs no write. */
+				item = atomic_load_explicit(&lh->items[idx], memory_order_acquire);
 				if (item)
 					break;
-				retries++; /* producer not there yet: it will retry elsewhere */
+				/* Producer not there yet: spoil the slot so it retries
+				 * elsewhere. Acquire on failure: the item arrived after all. */
+				if (!atomic_compare_exchange_strong_explicit(
+					    &lh->items[idx], &item, TAKEN, memory_order_acquire,
+					    memory_order_acquire))
+					break;
+				item = NULL;
+				retries++;
 				continue;
 			}
 		}
@@ -215,17 +294,18 @@ void *mc_queue_pop(struct mc_queue *q)
 		/*
 		 * seq_cst unlink: pairs with hazard_protect's seq_cst re-read, so any
 		 * reader that still protects lh published its hazard before this CAS
-		 * and our retire's scan will see it.
+		 * and our retire's scan will see it (with asymmetric publication the
+		 * scan's membarrier provides the reader's half).
 		 */
 		if (atomic_compare_exchange_strong_explicit(&q->head, &lh, ln, memory_order_seq_cst,
 							    memory_order_relaxed)) {
-			hazard_clear(hr, 0);
+			/* Drop our own hold first, or our scan would keep lh. */
+			hazard_clear(hr, 1);
 			hazard_retire(hr, lh, seg_free);
 		} else {
 			retries++;
 		}
 	}
-	hazard_clear(hr, 0);
 	qstats_add(&q->stats, hr, 0, item != NULL, 0, retries);
 	return item;
 }

@@ -3,12 +3,18 @@
  * qbench: MPMC queue throughput, ours against the peers, same harness for all:
  * P producer threads push N items in total, C consumer threads pop until all N
  * arrived; every item is checked exactly once (count + sum). On full/empty every
- * implementation gets the same policy (retry, sched_yield). Output, one CSV line:
+ * implementation gets the same policy. Full: sched_yield and retry. Empty
+ * (QB_EMPTY=block, the default): after a few yields the consumer sleeps on a futex
+ * until a producer pushes, the way an event loop blocks on its eventfd, so idle
+ * consumers do not burn the CPUs the producers need; QB_EMPTY=yield keeps
+ * yielding instead. Output, one CSV line:
  *   impl,P,C,items,seconds,mops,exactly_once,push_retries_per_op,pop_retries_per_op
  * Usage: qbench IMPL P C ITEMS   IMPL: mc_queue mc_ring mutex twolock wfcqueue
  *                                      lfqueue ck_fifo ck_ring
  */
 #include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -16,6 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <ck_hp.h>
 #include <ck_hp_fifo.h>
@@ -291,6 +300,43 @@ static void thread_leave(void)
 		urcu_memb_unregister_thread();
 }
 
+/*
+ * Sleeping consumers. `sleepy` is 1 while some consumer is (about to be) asleep on
+ * it. A producer checks it with a plain load after each push (the read-mostly
+ * line costs nothing while nobody sleeps) and, if set, clears it and wakes all:
+ * one futex call per sleep episode, not per item. A consumer sets it, re-tries
+ * the queue, then waits. On x86 every push and the consumer's exchange are locked
+ * instructions, so the Dekker pair (push; load sleepy) / (set sleepy; pop) cannot
+ * both miss; the 1 ms timeout bounds the damage on weaker hardware anyway.
+ */
+static bool empty_block = true;
+static atomic_int sleepy;
+#define EMPTY_YIELDS 4
+
+static void futex(atomic_int *w, int op, int val, const struct timespec *ts)
+{
+	/* Best-effort: EAGAIN (value changed), EINTR and ETIMEDOUT all mean "look
+	 * at the queue again". */
+	(void)syscall(SYS_futex, w, op | FUTEX_PRIVATE_FLAG, val, ts, NULL, 0);
+}
+
+static void wake_consumers(void)
+{
+	if (atomic_load_explicit(&sleepy, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&sleepy, 0, memory_order_seq_cst))
+		futex(&sleepy, FUTEX_WAKE, INT_MAX, NULL);
+}
+
+/* Adds a consumer's batch to the total; the one that completes it wakes sleepers
+ * so they notice the end. */
+static void count(uint64_t n)
+{
+	if (n && atomic_fetch_add(&popped, n) + n == total) {
+		atomic_store(&sleepy, 0);
+		futex(&sleepy, FUTEX_WAKE, INT_MAX, NULL);
+	}
+}
+
 static void *producer(void *arg)
 {
 	uintptr_t id = (uintptr_t)arg;
@@ -300,6 +346,8 @@ static void *producer(void *arg)
 		uintptr_t v = ((uintptr_t)id << 40) | (i + 1);
 		while (!push(v))
 			sched_yield();
+		if (empty_block)
+			wake_consumers();
 	}
 	thread_leave();
 	return NULL;
@@ -308,6 +356,7 @@ static void *producer(void *arg)
 static void *consumer(void *arg)
 {
 	uint64_t local = 0, n = 0;
+	unsigned empties = 0;
 
 	thread_enter();
 	while (atomic_load_explicit(&popped, memory_order_relaxed) < total) {
@@ -315,18 +364,30 @@ static void *consumer(void *arg)
 		if (!v) {
 			/* Publish our count before idling, or all consumers could wait on
 			 * each other's unpublished counts. */
-			atomic_fetch_add(&popped, n);
+			count(n);
 			n = 0;
-			sched_yield();
-			continue;
+			if (!empty_block || ++empties < EMPTY_YIELDS) {
+				sched_yield();
+				continue;
+			}
+			empties = 0;
+			atomic_store_explicit(&sleepy, 1, memory_order_seq_cst);
+			v = pop();
+			if (!v) {
+				const struct timespec ms = { 0, 1000000 };
+				if (atomic_load_explicit(&popped, memory_order_relaxed) < total)
+					futex(&sleepy, FUTEX_WAIT, 1, &ms);
+				continue;
+			}
 		}
+		empties = 0;
 		local += v;
 		if (++n == 256) {
-			atomic_fetch_add(&popped, n);
+			count(n);
 			n = 0;
 		}
 	}
-	atomic_fetch_add(&popped, n);
+	count(n);
 	atomic_fetch_add(&sum, local);
 	thread_leave();
 	return NULL;
@@ -353,6 +414,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "qbench: bad P, C or ITEMS\n");
 		return 64;
 	}
+	const char *em = getenv("QB_EMPTY");
+	if (em && strcmp(em, "block") && strcmp(em, "yield")) {
+		fprintf(stderr, "qbench: QB_EMPTY: `%s` is not block or yield\n", em);
+		return 64;
+	}
+	empty_block = !em || !strcmp(em, "block");
 	per_producer = items / P;
 	total = per_producer * P;
 

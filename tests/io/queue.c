@@ -63,6 +63,53 @@ TEST(free_with_items_left)
 	mc_queue_free(NULL);
 }
 
+static void *push_eight(void *arg)
+{
+	struct mc_queue *q = arg;
+
+	/* Claims grow 1, 2, 4, 8 slots: the eighth push leaves 7 claimed holes. */
+	for (unsigned i = 0; i < 8; i++)
+		if (mc_queue_push(q, ITEM(1, i)) < 0)
+			return (void *)1;
+	return NULL;
+}
+
+/*
+ * Slots a producer claimed but never filled (it stopped, or it was preempted)
+ * must not hide items pushed after them, and must not be reported as items.
+ */
+TEST(claimed_holes_are_passed)
+{
+	struct mc_queue *q;
+	struct mc_queue_stats st;
+	pthread_t th;
+	void *res;
+
+	ASSERT_OK(mc_queue_new(&q));
+	ASSERT_EQ(0, pthread_create(&th, NULL, push_eight, q));
+	ASSERT_EQ(0, pthread_join(th, &res));
+	ASSERT_NULL(res);
+	for (unsigned i = 0; i < 8; i++)
+		ASSERT_EQ((uintptr_t)ITEM(1, i), (uintptr_t)mc_queue_pop(q));
+	/* Only holes left: empty, and nothing spoilt for nothing. */
+	ASSERT_NULL(mc_queue_pop(q));
+	mc_queue_stats(q, &st);
+	ASSERT_EQ(0, st.pop_retries);
+	/* An item behind the holes is found; the holes are spoilt on the way. */
+	ASSERT_OK(mc_queue_push(q, ITEM(2, 0)));
+	ASSERT_EQ((uintptr_t)ITEM(2, 0), (uintptr_t)mc_queue_pop(q));
+	mc_queue_stats(q, &st);
+	EXPECT_GE(st.pop_retries, 1);
+	ASSERT_NULL(mc_queue_pop(q));
+	/* The segment keeps working after the spoilt run (and across segments). */
+	for (unsigned i = 0; i < 2 * MC_QUEUE_SEGMENT; i++)
+		ASSERT_OK(mc_queue_push(q, ITEM(3, i)));
+	for (unsigned i = 0; i < 2 * MC_QUEUE_SEGMENT; i++)
+		ASSERT_EQ((uintptr_t)ITEM(3, i), (uintptr_t)mc_queue_pop(q));
+	ASSERT_NULL(mc_queue_pop(q));
+	mc_queue_free(q);
+}
+
 TEST(ring_bounds)
 {
 	struct mc_queue_ring *r;
