@@ -190,8 +190,36 @@ static int cmd_import(struct mc_rt_ctx *ctx, int argc, char **argv)
 }
 
 /*
+ * going_away: an exited `run --rm` container whose background cleaner has not removed
+ * it yet (a foreground run reports the exit status before its cleanup). Waits for it
+ * to go, at most 5 s; true if it went. auto_remove is documented in docs/runtime.md.
+ */
+static bool going_away(struct mc_rt_ctx *ctx, const struct mc_rt_info *info)
+{
+	char path[PATH_MAX];
+	struct mc_rt_info now;
+	json_t *st;
+	bool rm;
+
+	if (info->status != MC_RT_EXITED)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s/state.json", ctx->state_root, info->id);
+	st = json_load_file(path, 0, NULL);
+	rm = json_is_true(json_object_get(st, "auto_remove"));
+	json_decref(st);
+	if (!st)
+		return true; /* removed meanwhile */
+	for (int i = 0; rm && i < 250; i++) {
+		if (mc_rt_info_get(ctx, info->id, &now, NULL) < 0)
+			return true;
+		mc_time_sleep_ns(20 * 1000 * 1000);
+	}
+	return false;
+}
+
+/*
  * The overlay lower dirs of every container (running or not: a stopped one can be
- * started again) and whether any of them was made from image @name.
+ * started again) and the name of one made from image @name, in @user ("" if none).
  */
 static int containers_using(struct mc_rt_ctx *ctx, const char *name, char ***lowers,
 			    size_t *n_lowers, char *user, size_t user_size)
@@ -208,6 +236,8 @@ static int containers_using(struct mc_rt_ctx *ctx, const char *name, char ***low
 		char *json = NULL;
 		json_t *root, *lower;
 
+		if (going_away(ctx, &v[i]))
+			continue;
 		if (user && name && !user[0] && !strcmp(v[i].image, name))
 			snprintf(user, user_size, "%s", v[i].name[0] ? v[i].name : v[i].id);
 		/* Best-effort: a container removed meanwhile holds nothing any more. */
@@ -219,8 +249,17 @@ static int containers_using(struct mc_rt_ctx *ctx, const char *name, char ***low
 			json_object_get(json_object_get(json_array_get(root, 0), "Config"),
 					"annotations"),
 			"org.mycontainer.overlay.lower");
-		if (json_is_string(lower))
-			cli_push(lowers, n_lowers, strdup(json_string_value(lower)));
+		if (json_is_string(lower)) {
+			char *d = strdup(json_string_value(lower));
+
+			/* A lower dir missing from the list could be pruned under a container. */
+			if (!d || cli_push(lowers, n_lowers, d) < 0) {
+				free(d);
+				json_decref(root);
+				free(v);
+				return cli_fail(-1, "image: list containers: out of memory");
+			}
+		}
 		json_decref(root);
 	}
 	free(v);

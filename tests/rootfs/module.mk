@@ -1,5 +1,10 @@
 # SPDX-License-Identifier: MIT
-# tests/rootfs: images as directories (build, list, resolve, remove) and the overlay.
+# tests/rootfs: images in the git-object store (build, import, resolve to a shared
+# check-out, list, history, remove, prune, migration) and the per-container overlay;
+# store.sh drives the mycontainer CLI as root in relocated roots.
 COLLECTIONS += rootfs
 TESTS_rootfs_PROGS := image
-TESTS_rootfs_LIBS := mcrootfs mccommon
+TESTS_rootfs_SCRIPTS := store.sh
+TESTS_rootfs_LIBS := mcrootfs mcimgstore mcgit mccommon
+TESTS_rootfs_LDLIBS = $(call pkg-libs,libcrypto zlib)
+TESTS_rootfs_DEPS := $(O)/bin/mycontainer
