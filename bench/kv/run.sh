@@ -4,14 +4,16 @@
 # the same parameters, then kv-server against redis-server with redis-benchmark.
 # Peers run side by side in one invocation; results are printed as they come.
 # Env: KV_BENCH_NUM (default 1000000), KV_BENCH_SYNC_NUM (writes per thread with
-# sync on, default 250), KV_BENCH_SYNC_THREADS (default 8), KV_BENCH_REQS (200000).
+# sync on, default 250), KV_BENCH_SYNC_THREADS (default 8), KV_BENCH_REQS (100000),
+# KV_BENCH_ROUNDS (rounds of the sync-on and server parts, default 3).
 set -euo pipefail
 : "${MC_BUILD:?run through make bench B=kv}"
 BIN=$MC_BUILD/bin
 NUM=${KV_BENCH_NUM:-1000000}
 SNUM=${KV_BENCH_SYNC_NUM:-250}
 STHR=${KV_BENCH_SYNC_THREADS:-8}
-REQS=${KV_BENCH_REQS:-200000}
+REQS=${KV_BENCH_REQS:-100000}
+SROUNDS=${KV_BENCH_ROUNDS:-3}
 BENCHES=fillseq,fillrandom,overwrite,readrandom,readseq,deleterandom
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kv-bench.XXXXXX")
 pids=()
@@ -29,38 +31,40 @@ echo "## engines, sync off: num=$NUM key=16 value=100 write_buffer=4MiB, no comp
 db_bench --benchmarks=$BENCHES --num="$NUM" --key_size=16 --value_size=100 \
 	--compression_type=none --write_buffer_size=4194304 --bloom_bits=10 --db="$tmp/rocksdb" \
 	--threads=1 --sync=0 2>&1 | grep -E '^(fillseq|fillrandom|overwrite|readrandom|readseq|deleterandom) '
-echo "## engines, sync on: fillrandom, $STHR threads x $SNUM writes, each write durable on return"
-"$BIN/kv-bench" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 --db="$tmp/mckv-s"
-"$BIN/kv-bench-leveldb" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 \
-	--db="$tmp/leveldb-s"
-db_bench --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 --key_size=16 \
-	--value_size=100 --compression_type=none --db="$tmp/rocksdb-s" 2>&1 | grep -E '^fillrandom '
+echo "## engines, sync on: fillrandom, $STHR threads x $SNUM writes, each write durable on return ($SROUNDS rounds, interleaved)"
+for round in $(seq "$SROUNDS"); do
+	"$BIN/kv-bench" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 \
+		--db="$tmp/mckv-s" | sed -n 's/^/mckv     /;/fillrandom\|group/p'
+	"$BIN/kv-bench-leveldb" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 \
+		--db="$tmp/leveldb-s" | sed -n 's/^/leveldb  /;/fillrandom/p'
+	db_bench --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 --key_size=16 \
+		--value_size=100 --compression_type=none --db="$tmp/rocksdb-s" 2>&1 |
+		sed -n 's/^/rocksdb  /;/fillrandom/p'
+	rm -rf "$tmp/mckv-s" "$tmp/leveldb-s" "$tmp/rocksdb-s"
+done
 
-echo "## servers: redis-benchmark -n $REQS -c 50, SET/GET, -P 1 and -P 16"
-port_kv=6481 port_redis=6482
+echo "## servers: redis-benchmark -n $REQS -c 50, SET/GET, -P 1 and -P 16 ($SROUNDS rounds, interleaved)"
+port_kv=6481 port_redis=6482 port_kv2=6483
 "$BIN/kv-server" --port $port_kv --dir "$tmp/kvsrv" --sync batch >/dev/null &
+pids+=($!)
+"$BIN/kv-server" --port $port_kv2 --dir "$tmp/kvsrv2" --sync everysec >/dev/null &
 pids+=($!)
 redis-server --port $port_redis --dir "$tmp" --save "" --appendonly yes \
 	--appendfsync everysec --daemonize no >/dev/null &
 pids+=($!)
 sleep 1
-for P in 1 16; do
-	for srv in "kv-server(batch)":$port_kv "redis-server(everysec)":$port_redis; do
-		name=${srv%%:*} port=${srv##*:}
-		printf '%-24s -P %-2s ' "$name" "$P"
-		redis-benchmark -p "$port" -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
-			tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
-		echo
+for round in $(seq "$SROUNDS"); do
+	for P in 1 16; do
+		for srv in "kv-server(batch)":$port_kv "kv-server(everysec)":$port_kv2 \
+			"redis-server(everysec)":$port_redis; do
+			name=${srv%%:*} port=${srv##*:}
+			printf '%-24s -P %-2s ' "$name" "$P"
+			redis-benchmark -p "$port" -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
+				tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' |
+				awk '{printf "%s %s  ", $1, $2}'
+			echo
+		done
 	done
 done
-kill "${pids[0]}"
-wait "${pids[0]}" 2>/dev/null || true
-"$BIN/kv-server" --port $port_kv --dir "$tmp/kvsrv2" --sync everysec >/dev/null &
-pids[0]=$!
-sleep 0.5
-for P in 1 16; do
-	printf '%-24s -P %-2s ' "kv-server(everysec)" "$P"
-	redis-benchmark -p $port_kv -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
-		tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
-	echo
-done
+echo "kv-server(batch) group commit: $(redis-cli -p $port_kv info persistence | tr -d '\r' |
+	grep -E '^wal_s' | tr '\n' ' ')"

@@ -35,3 +35,10 @@ kv-bench-leveldb_LDLIBS := -lleveldb -lpthread
 BENCHES += kv
 kv_BENCH := bench/kv/run.sh
 kv_BENCH_DEPS := $(O)/bin/kv-bench $(O)/bin/kv-bench-leveldb $(O)/bin/kv-server
+
+# WAL recovery over arbitrary file bytes.
+FUZZERS += kv_wal
+kv_wal_FUZZ_SRCS := services/kv/fuzz/wal_fuzz.c services/kv/wal.c services/kv/batch.c \
+	services/kv/coding.c common/err.c common/fs.c common/log.c common/str.c common/time.c
+kv_wal_FUZZ_CFLAGS := -Iservices/kv
+kv_wal_FUZZ_CORPUS := services/kv/fuzz/wal_corpus
