@@ -112,6 +112,8 @@ t_build_ls_history_rm() {
 	"$M" image build busybox >/dev/null
 	mkdir -p "$T/v"
 	cp -a "$("$M" image path busybox)/." "$T/v/"
+	# Its own file: a tree equal to busybox's would be busybox's check-out.
+	echo one >"$T/v/etc/one"
 	"$M" image import hist "$T/v" -m "first version" >/dev/null
 	first=$("${G[@]}" rev-parse 'refs/images/hist^{tree}')
 	[ -d "$MC_DATA_ROOT/rootfs/$first" ] || fail "first version not checked out"
@@ -156,6 +158,7 @@ t_rm_refused_while_in_use() {
 	"$M" image build busybox >/dev/null
 	mkdir -p "$T/u"
 	cp -a "$("$M" image path busybox)/." "$T/u/"
+	echo used >"$T/u/etc/used"
 	"$M" image import used "$T/u" >/dev/null
 	tree=$("${G[@]}" rev-parse 'refs/images/used^{tree}')
 	id=$("$M" run -d --name user1 used sleep 30)
