@@ -22,8 +22,12 @@
 #include "loop_internal.h"
 
 #define RBUF_MIN 4096
-#define RBUF_INITIAL 16384
+/* A request head fits in 4 KiB; the buffer grows (doubling) for more. */
+#define RBUF_INITIAL 4096
 #define RMAX_DEFAULT (1u << 20)
+/* Conns kept for reuse per loop, and the largest buffer a pooled conn keeps. */
+#define POOL_MAX 64
+#define POOL_BUF_MAX (128 * 1024)
 
 static int buf_reserve(struct iobuf *b, size_t extra)
 {
@@ -68,10 +72,20 @@ void conn_mark_dirty(struct mc_io_conn *c)
 static struct mc_io_conn *conn_alloc(struct mc_io_loop *l, int fd, const struct mc_io_conn_ops *ops,
 				     void *ud)
 {
-	struct mc_io_conn *c = calloc(1, sizeof(*c));
+	struct mc_io_conn *c = l->pool;
 
-	if (!c)
+	if (c) {
+		/* A pooled conn keeps its (empty) buffers: no allocation per accept. */
+		struct iobuf rb = c->rbuf, wb = c->wbuf, sb = c->sbuf;
+		l->pool = c->dead_next;
+		l->npool--;
+		memset(c, 0, sizeof(*c));
+		c->rbuf = rb;
+		c->wbuf = wb;
+		c->sbuf = sb;
+	} else if (!(c = calloc(1, sizeof(*c)))) {
 		return NULL;
+	}
 	c->loop = l;
 	c->fd = fd;
 	c->ops = ops;
@@ -113,8 +127,10 @@ int mc_io_conn_open(struct mc_io_loop *l, int fd, const struct mc_io_conn_ops *o
 		return -ENOMEM;
 	}
 	/* Best-effort: responses go out whole, so Nagle only adds latency; fails
-	 * harmlessly on non-TCP sockets. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	 * harmlessly on non-TCP sockets. Accepted sockets whose listener had it
+	 * set inherited it already. */
+	if (fd != l->accept_nodelay_fd)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	int r = l->be->conn_start(c);
 	if (r < 0) {
 		conn_unlink(c);
@@ -356,18 +372,53 @@ static void conn_finish(struct mc_io_conn *c, int status)
 	l->be->conn_stop(c);
 	/* The kernel keeps its own reference for operations still in flight (io_uring);
 	 * they are cancelled by conn_stop and complete before the conn is freed. */
-	close(c->fd);
+	if (l->be->close_fd)
+		l->be->close_fd(l, c->fd);
+	else
+		close(c->fd);
 	c->fd = -1;
 	c->ops->on_close(c, c->ud, status);
 	conn_maybe_free(c);
 }
 
+static void buf_keep_small(struct iobuf *b)
+{
+	if (b->cap > POOL_BUF_MAX)
+		buf_release(b);
+	b->off = b->len = 0;
+}
+
 static void conn_free(struct mc_io_conn *c)
 {
+	struct mc_io_loop *l = c->loop;
+
+	if (l->npool < POOL_MAX) {
+		buf_keep_small(&c->rbuf);
+		buf_keep_small(&c->wbuf);
+		buf_keep_small(&c->sbuf);
+		c->dead_next = l->pool;
+		l->pool = c;
+		l->npool++;
+		return;
+	}
 	buf_release(&c->rbuf);
 	buf_release(&c->wbuf);
 	buf_release(&c->sbuf);
 	free(c);
+}
+
+static void pool_free(struct mc_io_loop *l)
+{
+	struct mc_io_conn *c;
+
+	while ((c = l->pool)) {
+		l->pool = c->dead_next;
+		buf_release(&c->rbuf);
+		buf_release(&c->wbuf);
+		buf_release(&c->sbuf);
+		free(c);
+	}
+	l->npool = 0;
 }
 
 void loop_free_dead(struct mc_io_loop *l);
@@ -399,6 +450,7 @@ void loop_close_all_conns(struct mc_io_loop *l)
 		l->dead = c->dead_next;
 		conn_free(c);
 	}
+	pool_free(l);
 }
 
 static void process_one(struct mc_io_conn *c)

@@ -6,6 +6,8 @@
  * N-loops-on-N-threads helper.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +206,7 @@ int mc_io_loop_new(const struct mc_io_loop_opts *opts, struct mc_io_loop **out)
 		if (env && mc_io_backend_parse(env, &want) < 0)
 			mc_log_warn("io: MC_IO_BACKEND=%s: unknown backend, using auto", env);
 	}
+	l->accept_nodelay_fd = -1;
 	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->wake_fd < 0) {
 		r = -errno;
@@ -350,6 +353,11 @@ int mc_io_listener_add(struct mc_io_loop *l, int fd, mc_io_accept_fn fn, void *a
 		return -ENOMEM;
 	ls->loop = l;
 	ls->fd = fd;
+	int nd = 0;
+	socklen_t ndlen = sizeof(nd);
+	/* Linux copies TCP_NODELAY from a listener to the sockets it accepts. A
+	 * failure (not TCP) just means each conn sets it itself. */
+	ls->nodelay = getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &nd, &ndlen) == 0 && nd;
 	ls->fn = fn;
 	ls->arg = arg;
 	ls->op.kind = UOP_ACCEPT;
@@ -379,10 +387,14 @@ void listener_pause(struct mc_io_listener *ls)
 
 void listener_accepted(struct mc_io_listener *ls, int fd)
 {
-	if (ls->closed)
+	if (ls->closed) {
 		close(fd);
-	else
-		ls->fn(ls, fd, ls->arg);
+		return;
+	}
+	struct mc_io_loop *l = ls->loop;
+	l->accept_nodelay_fd = ls->nodelay ? fd : -1;
+	ls->fn(ls, fd, ls->arg);
+	l->accept_nodelay_fd = -1;
 }
 
 /* Closed listeners stay on the loop's list until the backend holds nothing in

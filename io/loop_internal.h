@@ -83,6 +83,7 @@ struct mc_io_listener {
 	void *arg;
 	struct uop op;
 	bool inflight, multishot, closed, paused;
+	bool nodelay; /* the listening socket has TCP_NODELAY: accepted ones inherit it */
 	struct mc_io_timer resume;
 	struct mc_io_listener *prev, *next;
 };
@@ -128,6 +129,8 @@ struct backend_ops {
 	void (*watch_stop)(struct mc_io_watch *w);
 	/* Submit a file op; its completion comes back through file_done(). */
 	int (*file_submit)(struct mc_io_loop *l, struct file_op *op);
+	/* Optional: close a conn's fd (io_uring batches it with the next submit). */
+	void (*close_fd)(struct mc_io_loop *l, int fd);
 };
 
 extern const struct backend_ops uring_backend;
@@ -160,6 +163,12 @@ struct mc_io_loop {
 	struct file_op *files_done; /* epoll: completed inline, delivered from the loop */
 	size_t files_inflight;
 	bool reap; /* closed listeners or watches wait to be freed */
+	/* Freed conns kept for reuse with their buffers (accept-heavy loads). */
+	struct mc_io_conn *pool;
+	unsigned npool;
+	/* The fd being handed to an accept callback, if it inherited TCP_NODELAY
+	 * from its listener (-1 otherwise): mc_io_conn_open skips the setsockopt. */
+	int accept_nodelay_fd;
 	void *userdata;
 };
 

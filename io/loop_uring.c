@@ -107,6 +107,16 @@ static void ur_fini(struct mc_io_loop *l)
 
 	if (!u)
 		return;
+	/*
+	 * Closes still queued in the SQ (ur_close_fd) never reached the kernel; do
+	 * them here or their fds leak. Not by submitting: fini may run on another
+	 * thread than the ring's single issuer.
+	 */
+	for (unsigned i = u->ring.sq.sqe_head; i != u->ring.sq.sqe_tail; i++) {
+		struct io_uring_sqe *sqe = &u->ring.sq.sqes[i & u->ring.sq.ring_mask];
+		if (sqe->opcode == IORING_OP_CLOSE)
+			close(sqe->fd);
+	}
 	io_uring_queue_exit(&u->ring);
 	free(u);
 	l->be_data = NULL;
@@ -119,6 +129,24 @@ static void cancel(struct mc_io_loop *l, struct uop *op)
 	if (!sqe)
 		return;
 	io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+	io_uring_sqe_set_data64(sqe, 0);
+}
+
+/*
+ * A conn's close rides on the next submit instead of costing its own syscall
+ * (one per connection under Connection: close). The fd stays open until then,
+ * so its number cannot be reused by an accept in between; cancels of the conn's
+ * operations target them by user_data, not by fd, so their order is irrelevant.
+ */
+static void ur_close_fd(struct mc_io_loop *l, int fd)
+{
+	struct io_uring_sqe *sqe = get_sqe(l);
+
+	if (!sqe) {
+		close(fd);
+		return;
+	}
+	io_uring_prep_close(sqe, fd);
 	io_uring_sqe_set_data64(sqe, 0);
 }
 
@@ -383,6 +411,7 @@ const struct backend_ops uring_backend = {
 	.name = "uring",
 	.init = ur_init,
 	.fini = ur_fini,
+	.close_fd = ur_close_fd,
 	.poll = ur_poll,
 	.conn_start = ur_conn_start,
 	.conn_sync = ur_conn_sync,
