@@ -9,6 +9,7 @@
  * stops when its last connection is gone or the drain deadline passes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,6 +27,7 @@
 #include "server.h"
 
 #define STREAM_CHUNK (256 * 1024)
+#define POOL_MAX 256
 
 struct server {
 	const struct httpd_opts *o;
@@ -42,6 +44,8 @@ struct lstate {
 	struct mc_io_listener *ls;
 	struct hconn *conns;
 	unsigned nconns;
+	struct hconn *pool; /* closed hconns kept for reuse (next), at most POOL_MAX */
+	unsigned npool;
 	bool draining;
 	struct mc_io_timer drain_timer;
 	time_t date_t;
@@ -375,7 +379,14 @@ static void on_close(struct mc_io_conn *c, void *ud, int status)
 		close(hc->file_fd);
 	hconn_unlink(hc);
 	free(hc->chunk);
-	free(hc);
+	if (st->npool < POOL_MAX) {
+		/* Kept for the next accept: no calloc/free pair per connection. */
+		hc->next = st->pool;
+		st->pool = hc;
+		st->npool++;
+	} else {
+		free(hc);
+	}
 	st->nconns--;
 	atomic_fetch_sub_explicit(&st->srv->nconns, 1, memory_order_relaxed);
 	if (st->draining && st->nconns == 0)
@@ -415,7 +426,15 @@ static void on_accept(struct mc_io_listener *ls, int fd, void *arg)
 		atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
 		return;
 	}
-	struct hconn *hc = calloc(1, sizeof(*hc));
+	struct hconn *hc = st->pool;
+	if (hc) {
+		st->pool = hc->next;
+		st->npool--;
+		/* Only the fields before the scratch buffers need resetting. */
+		memset(hc, 0, offsetof(struct hconn, w));
+	} else {
+		hc = calloc(1, sizeof(*hc));
+	}
 	if (!hc) {
 		close(fd);
 		atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
@@ -425,7 +444,7 @@ static void on_accept(struct mc_io_listener *ls, int fd, void *arg)
 	hc->file_fd = -1;
 	mc_io_timer_init(&hc->idle, on_idle, hc);
 	if (mc_io_conn_open(st->loop, fd, &http_ops, hc, &hc->c) < 0) {
-		free(hc);
+		free(hc); /* rare (out of memory): not worth pooling */
 		atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
 		return;
 	}
@@ -557,6 +576,10 @@ int httpd_serve(const struct httpd_opts *o, const struct httpd_handler *h)
 			continue;
 		if (h->loop_free)
 			h->loop_free(states[i]->hstate);
+		for (struct hconn *hc; (hc = states[i]->pool);) {
+			states[i]->pool = hc->next;
+			free(hc);
+		}
 		free(states[i]);
 	}
 	mc_log_info("drained, exiting");
