@@ -16,6 +16,13 @@ struct mcm_arena mcm_arenas[MCM_MAX_ARENAS];
 int mcm_narenas = 1;
 
 #define SEG_DEFAULT (1ul << 20)
+/*
+ * A segment for a block bigger than SEG_DEFAULT (possible once the mmap threshold has
+ * adapted upwards) is at least this big, like glibc's 64 MiB thread heaps: the big
+ * blocks of a thread then come and go inside one mapping, where freed space coalesces
+ * and its pages stay faulted in. Untouched pages cost address space only.
+ */
+#define SEG_BIG (32ul << 20)
 #define BRK_STEP (256ul << 10)
 #define BRK_KEEP (128ul << 10)
 /* Split only when the rest is worth a block: 64 bytes is 4 units. */
@@ -23,6 +30,8 @@ int mcm_narenas = 1;
 /* Freed bytes per arena between two decommit sweeps of large free blocks. */
 #define SWEEP_BYTES (8ul << 20)
 #define SWEEP_MIN (256ul << 10)
+/* The adaptive mmap threshold stops here (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
+#define THRESHOLD_MAX (32ul << 20)
 
 static size_t arena_freed[MCM_MAX_ARENAS];
 #ifdef MCM_OVERRIDE
@@ -42,6 +51,17 @@ uint32_t mcm_block_hash(const struct mcm_block *b)
 
 	x *= 0x9e3779b97f4a7c15ull;
 	return (uint32_t)(x >> 32) ^ 0xa110c8edu;
+}
+
+/* Both thresholds move at run time (large_free): read them relaxed. */
+static inline size_t mmap_threshold(void)
+{
+	return __atomic_load_n(&mcm_opt.mmap_threshold, __ATOMIC_RELAXED);
+}
+
+static inline size_t trim_threshold(void)
+{
+	return __atomic_load_n(&mcm_opt.trim_threshold, __ATOMIC_RELAXED);
 }
 
 static inline void hdr_set(struct mcm_block *b, uint32_t units, uint16_t flags)
@@ -184,7 +204,10 @@ static bool seg_new(struct mcm_arena *a, uint32_t units)
 	if (s && s->size >= need) {
 		a->spare = NULL;
 	} else {
-		size_t len = need < SEG_DEFAULT ? SEG_DEFAULT : (need + 4095) & ~4095ul;
+		size_t len = need <= SEG_DEFAULT ? SEG_DEFAULT
+						 : (need + SEG_DEFAULT - 1) & ~(SEG_DEFAULT - 1);
+		if (need > SEG_DEFAULT && len < SEG_BIG)
+			len = SEG_BIG;
 		s = mcm_os_map(len);
 		if (!s)
 			return false;
@@ -199,6 +222,7 @@ static bool seg_new(struct mcm_arena *a, uint32_t units)
 	return true;
 }
 
+/* Takes a wholly free segment out of service: kept as the spare or unmapped. */
 static void seg_release(struct mcm_arena *a, struct mcm_segment *s)
 {
 	seg_unlink(a, s);
@@ -312,11 +336,64 @@ static void decommit_interior(struct mcm_block *b)
 		mcm_os_decommit((void *)lo, hi - lo);
 }
 
-static void sweep(struct mcm_arena *a)
+/* b is free: is it the only block of a mapped segment (so the segment can go)? */
+static bool whole_segment(struct mcm_arena *a, struct mcm_block *b)
 {
-	for (unsigned i = bin_of(SWEEP_MIN / 16); i < MCM_NBINS; i++)
-		for (struct mcm_fblock *f = a->bins[i]; f; f = f->fd)
-			decommit_interior(&f->h);
+	return (b->flags & MCM_B_FIRST) && (blk_next(b)->flags & MCM_B_FENCE) &&
+	       !(a->brk && seg_of_first(b) == a->brk);
+}
+
+/*
+ * Gives back the pages of free blocks of SWEEP_MIN or more that have stayed free since
+ * the previous sweep, and of younger ones beyond `keep` bytes; wholly free segments are
+ * unmapped instead. Recently freed memory up to `keep` stays resident: a program that
+ * frees and reallocates big blocks reuses faulted-in pages instead of refaulting fresh
+ * ones (what made the mmap-per-block path slow), while memory left free for a whole
+ * sweep interval still goes back.
+ */
+static void sweep(struct mcm_arena *a, size_t keep)
+{
+	size_t young = 0;
+
+	for (unsigned i = bin_of(SWEEP_MIN / 16); i < MCM_NBINS; i++) {
+		struct mcm_fblock *f, *next;
+		for (f = a->bins[i]; f; f = next) {
+			struct mcm_block *b = &f->h;
+			size_t sz = (size_t)b->units * 16;
+			next = f->fd;
+			if (b->flags & MCM_B_DECOM)
+				continue;
+			if (!(b->flags & MCM_B_AGED) && young < keep) {
+				/*
+				 * Young: keep its head resident (first fit reuses heads first) and
+				 * give back whatever exceeds the budget.
+				 */
+				if (sz > keep - young) {
+					uintptr_t lo =
+						((uintptr_t)b + (keep - young) + 4095) & ~4095ul;
+					uintptr_t hi = ((uintptr_t)b + sz) & ~4095ul;
+					if (lo < (uintptr_t)(f + 1))
+						lo = ((uintptr_t)(f + 1) + 4095) & ~4095ul;
+					if (hi > lo && (lo < a->clean_lo || hi > a->clean_hi)) {
+						mcm_os_decommit((void *)lo, hi - lo);
+						a->clean_lo = lo;
+						a->clean_hi = hi;
+					}
+					sz = keep - young;
+				}
+				young += sz;
+				hdr_flags(b, b->flags | MCM_B_AGED);
+				continue;
+			}
+			if (whole_segment(a, b)) {
+				bin_remove(a, f);
+				seg_release(a, seg_of_first(b));
+				continue;
+			}
+			decommit_interior(b);
+			hdr_flags(b, b->flags | MCM_B_AGED | MCM_B_DECOM);
+		}
+	}
 }
 
 /* ---- allocation ---- */
@@ -328,12 +405,26 @@ static inline uint32_t units_for(size_t size)
 	return u < 2 ? 2 : (uint32_t)u;
 }
 
+/* [b, b + len) is about to be written: it no longer counts as known clean. */
+static inline void dirty(struct mcm_arena *a, struct mcm_block *b, size_t len)
+{
+	uintptr_t lo = (uintptr_t)b, hi = lo + len;
+
+	if (lo < a->clean_hi && hi > a->clean_lo) {
+		if (lo <= a->clean_lo && hi < a->clean_hi)
+			a->clean_lo = hi;
+		else
+			a->clean_lo = a->clean_hi = 0;
+	}
+}
+
 /* Marks free block f (already out of its bin) used with `units`, splitting the rest. */
 static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
 {
 	struct mcm_block *b = &f->h;
 	uint16_t keep = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
 
+	dirty(a, b, (size_t)units * 16 + sizeof(struct mcm_fblock));
 	if (b->units - units >= SPLIT_MIN_UNITS) {
 		struct mcm_block *r = (struct mcm_block *)((char *)b + (size_t)units * 16);
 		uint32_t ru = b->units - units;
@@ -355,7 +446,7 @@ static void *large_alloc(size_t size, size_t align, bool *fresh);
 
 void *mcm_block_alloc(struct mcm_arena *a, size_t size)
 {
-	if (size >= mcm_opt.mmap_threshold)
+	if (size >= mmap_threshold())
 		return large_alloc(size, 16, NULL);
 
 	uint32_t units = units_for(size);
@@ -382,7 +473,7 @@ void *mcm_block_alloc(struct mcm_arena *a, size_t size)
  */
 void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 {
-	if (size >= mcm_opt.mmap_threshold || align >= mcm_opt.mmap_threshold)
+	if (size >= mmap_threshold() || align >= mmap_threshold())
 		return large_alloc(size, align, NULL);
 	if (size > UINT32_MAX / 2)
 		return large_alloc(size, align, NULL);
@@ -535,12 +626,17 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 
 	if (n->flags & MCM_B_FENCE) {
 		if (a->brk && n == brk_fence(a)) {
-			if ((size_t)units * 16 > mcm_opt.trim_threshold)
+			if ((size_t)units * 16 > trim_threshold())
 				brk_trim(a, b, BRK_KEEP);
-		} else if (flags & MCM_B_FIRST) {
+		} else if ((flags & MCM_B_FIRST) && seg_of_first(b)->size <= SEG_DEFAULT) {
 			seg_release(a, seg_of_first(b));
 			return;
 		}
+		/*
+		 * A wholly free big segment stays in the bins: the sweep unmaps it once it has
+		 * stayed unused, so a thread that frees and reallocates a big block does not
+		 * map and fault a new segment every time.
+		 */
 	}
 	bin_insert(a, (struct mcm_fblock *)b);
 }
@@ -559,9 +655,9 @@ void mcm_block_free(void *p)
 	hdr_flags(b, b->flags & ~MCM_B_INUSE);
 	release(a, b);
 	arena_freed[a->index] += sz;
-	if (arena_freed[a->index] > SWEEP_BYTES) {
+	if (arena_freed[a->index] > SWEEP_BYTES && arena_freed[a->index] > trim_threshold()) {
 		arena_freed[a->index] = 0;
-		sweep(a);
+		sweep(a, trim_threshold());
 	}
 	mcm_unlock(&a->lock);
 }
@@ -595,7 +691,7 @@ void *mcm_block_resize(void *p, size_t size)
 
 	if (!a)
 		return large_resize(b, size);
-	if ((size >= mcm_opt.mmap_threshold && size > usable_of(b)) || size > UINT32_MAX / 2) {
+	if ((size >= mmap_threshold() && size > usable_of(b)) || size > UINT32_MAX / 2) {
 		mcm_unlock(&a->lock);
 		return NULL;
 	}
@@ -616,6 +712,7 @@ void *mcm_block_resize(void *p, size_t size)
 			return NULL;
 		}
 		bin_remove(a, (struct mcm_fblock *)n);
+		dirty(a, n, (size_t)n->units * 16);
 		a->in_use += (size_t)n->units * 16;
 		hdr_set(n, n->units, 0);
 		hdr_set(b, b->units + n->units, b->flags);
@@ -735,12 +832,32 @@ static void large_free(struct mcm_block *b)
 	size_t len = l->maplen;
 
 	hdr_flags(b, MCM_B_MMAP);
+	/*
+	 * glibc's dynamic threshold: a program that frees a block this big will likely ask
+	 * for such blocks again, so serve them from the arenas from now on, where freed
+	 * memory stays mapped and faulted in, instead of a fresh mapping each time. The
+	 * trim threshold follows so the brk top is not given back between two of them.
+	 */
+	if (!mcm_opt.threshold_fixed && len > mmap_threshold() && len <= THRESHOLD_MAX) {
+		__atomic_store_n(&mcm_opt.mmap_threshold, len, __ATOMIC_RELAXED);
+		__atomic_store_n(&mcm_opt.trim_threshold, 2 * len, __ATOMIC_RELAXED);
+	}
 	mcm_lock(&mcm_large_lock);
 	large_unlink(l);
 	lstats.n--;
 	lstats.bytes -= len;
 	lstats.n_unmap++;
-	if (len <= mcm_opt.large_cache_max / 2) {
+	/* Only requests at or above the threshold come here: smaller mappings are dead weight. */
+	size_t thr = mmap_threshold();
+	for (int i = 0; i < LCACHE; i++) {
+		if (lcache[i].map && lcache[i].len <= thr) {
+			mcm_os_unmap(lcache[i].map, lcache[i].len);
+			lcache_bytes -= lcache[i].len;
+			lcache[i].map = NULL;
+			lstats.cached_n--;
+		}
+	}
+	if (len <= mcm_opt.large_cache_max / 2 && len > thr) {
 		/* Keep it for reuse: evict the oldest until it fits the cache budget. */
 		int slot = -1;
 		for (int i = 0; i < LCACHE && lcache_bytes + len > mcm_opt.large_cache_max; i++) {
@@ -779,7 +896,7 @@ static void *large_resize(struct mcm_block *b, size_t size)
 	if (need == l->maplen)
 		return b + 1;
 	/* Keep small blocks out of mappings: let the caller move a big shrink to a heap. */
-	if (size < mcm_opt.mmap_threshold / 2)
+	if (size < mmap_threshold() / 2)
 		return NULL;
 	size_t oldlen = l->maplen;
 	mcm_lock(&mcm_large_lock);
@@ -805,7 +922,7 @@ void *mcm_block_calloc(struct mcm_arena *a, size_t size)
 {
 	void *p;
 
-	if (size >= mcm_opt.mmap_threshold) {
+	if (size >= mmap_threshold()) {
 		bool fresh = false;
 		/* A fresh mapping is already zero: skip the memset that would fault it all in. */
 		p = large_alloc(size, 16, &fresh);
@@ -833,9 +950,10 @@ void mcm_block_init(void)
 {
 	int n = mcm_os_ncpu() * 8;
 
-	for (int i = 0; i < MCM_MAX_ARENAS; i++)
-		mcm_arenas[i].index = (uint16_t)i;
 	mcm_narenas = n < 8 ? 8 : n > MCM_MAX_ARENAS ? MCM_MAX_ARENAS : n;
+	/* Only the arenas in use: touching all 64 would fault in ~100 KiB of .bss. */
+	for (int i = 0; i < mcm_narenas; i++)
+		mcm_arenas[i].index = (uint16_t)i;
 }
 
 int mcm_block_trim(size_t pad)
@@ -861,11 +979,24 @@ int mcm_block_trim(size_t pad)
 				bin_insert(a, (struct mcm_fblock *)top);
 			}
 		}
-		for (unsigned b = bin_of(4096 * 2 / 16); b < MCM_NBINS; b++)
-			for (struct mcm_fblock *f = a->bins[b]; f; f = f->fd) {
-				decommit_interior(&f->h);
+		for (unsigned b = bin_of(4096 * 2 / 16); b < MCM_NBINS; b++) {
+			struct mcm_fblock *f, *next;
+			for (f = a->bins[b]; f; f = next) {
+				next = f->fd;
 				released = 1;
+				if (whole_segment(a, &f->h)) {
+					bin_remove(a, f);
+					seg_unlink(a, seg_of_first(&f->h));
+					a->mapped -= seg_of_first(&f->h)->size;
+					a->n_trim++;
+					mcm_os_unmap(seg_of_first(&f->h),
+						     seg_of_first(&f->h)->size);
+					continue;
+				}
+				decommit_interior(&f->h);
+				hdr_flags(&f->h, f->h.flags | MCM_B_AGED | MCM_B_DECOM);
 			}
+		}
 		mcm_unlock(&a->lock);
 	}
 	mcm_lock(&mcm_large_lock);
@@ -880,6 +1011,18 @@ int mcm_block_trim(size_t pad)
 	lstats.cached_n = 0;
 	mcm_unlock(&mcm_large_lock);
 	return released;
+}
+
+void mcm_block_arena_idle(struct mcm_arena *a)
+{
+	mcm_lock(&a->lock);
+	/*
+	 * Not everything: the arena goes to the next new thread, and programs that start
+	 * threads one after another would refault it all. What stays is the sweep's bound.
+	 */
+	sweep(a, trim_threshold());
+	arena_freed[a->index] = 0;
+	mcm_unlock(&a->lock);
 }
 
 void mcm_block_fork_prepare(void)

@@ -45,8 +45,9 @@ struct mcm_options {
 	bool stats;		/* MCMALLOC_STATS=1 */
 	bool small;		/* MCMALLOC_SMALL=0 turns the size classes off */
 	const char *dump;	/* MCMALLOC_DUMP=FILE ("%p" becomes the pid) */
-	size_t mmap_threshold;	/* MCMALLOC_MMAP_THRESHOLD */
-	size_t trim_threshold;	/* MCMALLOC_TRIM_THRESHOLD */
+	size_t mmap_threshold;	/* MCMALLOC_MMAP_THRESHOLD; adapts upwards unless set */
+	size_t trim_threshold;	/* MCMALLOC_TRIM_THRESHOLD; adapts with the above unless set */
+	bool threshold_fixed;	/* either threshold was set: no adaptation */
 	size_t large_cache_max; /* bytes of freed large mappings kept for reuse */
 };
 extern struct mcm_options mcm_opt;
@@ -97,6 +98,9 @@ struct mcm_block {
 #define MCM_B_FIRST 0x4u  /* first block of its segment */
 #define MCM_B_FENCE 0x8u  /* end-of-segment marker, never freed, never merged */
 #define MCM_B_MMAP 0x10u  /* a large block with its own mapping */
+/* Free blocks only, cleared whenever a free block is reshaped (merge, split): */
+#define MCM_B_AGED 0x20u  /* already free at the previous sweep */
+#define MCM_B_DECOM 0x40u /* interior given back (MADV_DONTNEED) since it became free */
 
 /* A free block: the bin links live in its payload. */
 struct mcm_fblock {
@@ -133,6 +137,11 @@ struct mcm_arena {
 	struct mcm_segment *brk;   /* arena 0 only: the brk heap, NULL if brk failed */
 	uint64_t binmap[(MCM_NBINS + 63) / 64];
 	struct mcm_fblock *bins[MCM_NBINS];
+	/*
+	 * A range known to be decommitted since nothing was allocated over it: the sweep
+	 * skips giving it back again (the tail of a big segment, swept over and over).
+	 */
+	uintptr_t clean_lo, clean_hi;
 	size_t mapped; /* bytes of segments including the brk heap */
 	size_t in_use; /* bytes of allocated blocks, headers included */
 	uint64_t n_grow, n_trim;
@@ -151,6 +160,8 @@ void mcm_block_free(void *p);
 void *mcm_block_resize(void *p, size_t size);
 size_t mcm_block_usable(const void *p);
 int mcm_block_trim(size_t pad);
+/* The arena's thread exited: sweep it now (its free pages beyond the sweep's budget). */
+void mcm_block_arena_idle(struct mcm_arena *a);
 void mcm_block_fork_prepare(void);
 void mcm_block_fork_parent(void);
 void mcm_block_fork_child(void);

@@ -207,6 +207,9 @@ void mcm_options_read(void)
 		opt_size("MCMALLOC_MMAP_THRESHOLD", mcm_opt.mmap_threshold, 16 << 10, 1ul << 30);
 	mcm_opt.trim_threshold =
 		opt_size("MCMALLOC_TRIM_THRESHOLD", mcm_opt.trim_threshold, 64 << 10, 1ul << 40);
+	/* As in glibc: a threshold the user chose is not moved by the adaptation. */
+	mcm_opt.threshold_fixed =
+		env("MCMALLOC_MMAP_THRESHOLD") != NULL || env("MCMALLOC_TRIM_THRESHOLD") != NULL;
 	mcm_opt.large_cache_max =
 		opt_size("MCMALLOC_LARGE_CACHE", mcm_opt.large_cache_max, 0, 1ul << 32);
 }

@@ -507,6 +507,9 @@ void mcm_heap_abandon(struct mcm_heap *h)
 		page_put(NULL, pg);
 	}
 	h->ncache = 0;
+	/* Nobody allocates from the arena until a new thread takes it: sweep it now. */
+	if (h->arena)
+		mcm_block_arena_idle(h->arena);
 	mcm_lock(&mcm_heaps_lock);
 	h->live = false;
 	mcm_unlock(&mcm_heaps_lock);
