@@ -261,7 +261,7 @@ static int open_target_ns(const struct mc_netns_attach_req *req, struct mc_err *
 	return fd;
 }
 
-static void release_kernel(const struct net_endpoint *ep)
+static void release_kernel(const struct net_endpoint *ep, bool keep_link)
 {
 	struct mc_netns_nl *nl = NULL;
 	struct mc_err e = { 0 };
@@ -270,7 +270,9 @@ static void release_kernel(const struct net_endpoint *ep)
 
 	/* Best-effort throughout: each piece may already be gone (a veth dies with the
 	 * container's netns), and detach must finish for `rm -f` to be idempotent. */
-	if (mc_netns_nl_open(&nl, &e) == 0) {
+	if (keep_link) {
+		/* The caller leaves the veth to the kernel or to mc_netns_link_release. */
+	} else if (mc_netns_nl_open(&nl, &e) == 0) {
 		r = mc_netns_link_destroy(nl, ep->veth, &e);
 		if (r < 0 && r != -ENODEV)
 			mc_log_warn("network: %s", e.msg);
@@ -278,6 +280,13 @@ static void release_kernel(const struct net_endpoint *ep)
 	} else {
 		mc_log_warn("network: %s", e.msg);
 	}
+	/*
+	 * Only published ports make rules: without them skip the nftables dump that
+	 * finding tagged rules costs. After a crash between adding rules and saving the
+	 * record the record still lists the ports (it is saved first), so nothing leaks.
+	 */
+	if (ep->n_ports == 0)
+		return;
 	snprintf(tag, sizeof(tag), "ctr:%s", ep->id);
 	if (nft_tag_del(tag, &e) < 0)
 		mc_log_warn("network: %s", e.msg);
@@ -381,7 +390,7 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	goto out;
 
 out_release:
-	release_kernel(&ep);
+	release_kernel(&ep, false);
 out_unreserve : {
 	struct mc_err ignore = { 0 };
 
@@ -414,7 +423,7 @@ int mc_netns_attach(const struct mc_netns_ctx *ctx, const struct mc_netns_attach
 /* ---- detach ---- */
 
 static int detach_one(struct net_store *st, struct net_record *r, const char *ctr_id,
-		      struct mc_err *err)
+		      unsigned flags, struct mc_err *err)
 {
 	struct net_endpoint *ep = net_record_find(r, ctr_id);
 	struct net_endpoint copy;
@@ -423,7 +432,7 @@ static int detach_one(struct net_store *st, struct net_record *r, const char *ct
 	if (!ep)
 		return 0;
 	copy = *ep;
-	release_kernel(&copy);
+	release_kernel(&copy, flags & MC_NETNS_DETACH_KEEP_LINK);
 	net_record_remove(r, ctr_id);
 	ret = store_save(st, r, false, err);
 	if (ret < 0)
@@ -434,6 +443,32 @@ static int detach_one(struct net_store *st, struct net_record *r, const char *ct
 
 int mc_netns_detach(const struct mc_netns_ctx *ctx, const char *network, const char *ctr_id,
 		    struct mc_err *err)
+{
+	return mc_netns_detach_flags(ctx, network, ctr_id, 0, err);
+}
+
+int mc_netns_link_release(const char *network, const char *ctr_id, struct mc_err *err)
+{
+	struct mc_netns_nl *nl = NULL;
+	char veth[IFNAMSIZ];
+	int r;
+
+	if (!network || !ipam_valid_name(ctr_id, NET_ID_MAX))
+		return mc_err_setx(err, EINVAL, "invalid network or container id");
+	snprintf(veth, sizeof(veth), "mcv%08x", ipam_hash(network, ctr_id));
+	if ((r = mc_netns_nl_open(&nl, err)) < 0)
+		return r;
+	r = mc_netns_link_destroy(nl, veth, err);
+	mc_netns_nl_close(nl);
+	if (r == -ENODEV) {
+		mc_err_clear(err);
+		return 0;
+	}
+	return r;
+}
+
+int mc_netns_detach_flags(const struct mc_netns_ctx *ctx, const char *network, const char *ctr_id,
+			  unsigned flags, struct mc_err *err)
 {
 	struct net_store st;
 	struct net_record *all = NULL;
@@ -451,13 +486,13 @@ int mc_netns_detach(const struct mc_netns_ctx *ctx, const char *network, const c
 
 		ret = store_load(&st, network, &r, err);
 		if (ret == 0) {
-			ret = detach_one(&st, &r, ctr_id, err);
+			ret = detach_one(&st, &r, ctr_id, flags, err);
 			net_record_release(&r);
 		}
 	} else {
 		ret = net_records_load(&st, &all, &n_all, err);
 		for (size_t i = 0; ret >= 0 && i < n_all; i++) {
-			ret = detach_one(&st, &all[i], ctr_id, err);
+			ret = detach_one(&st, &all[i], ctr_id, flags, err);
 			found += ret > 0;
 		}
 		net_records_free(all, n_all);

@@ -242,8 +242,9 @@ int rt_foreground(pid_t pid, int master, bool interactive, const sigset_t *fwd, 
 void rt_fwd_sigset(sigset_t *set);
 int rt_remove_all(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err);
 /*
- * rt_wait_removal: waits (at most @timeout_ms) while the background cleaner of an
- * exited `run --rm` container still holds its lock; true once the directory is gone.
+ * rt_wait_removal: waits (at most @timeout_ms) while someone (the background cleaner
+ * of an exited container) holds its lock, without creating the lock file; true when
+ * the state directory is gone.
  */
 bool rt_wait_removal(const struct mc_rt_ctx *ctx, const char *id, int timeout_ms);
 /* On failure *status is 125, 126 or 127. */

@@ -101,15 +101,6 @@ static int bundle_spec(const char *bundle, const char *id, json_t **out, char *a
 	return 0;
 }
 
-/* removal_pending: @id is an exited --rm container, which its cleaner is removing. */
-static bool removal_pending(const struct mc_rt_ctx *ctx, const char *id)
-{
-	struct rt_state st;
-
-	return rt_state_read(ctx, id, &st, NULL) == 0 && st.auto_rm &&
-	       rt_state_effective(&st) != MC_RT_RUNNING;
-}
-
 int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *status,
 	      bool *oom_killed, char id_out[MC_RT_ID_LEN + 1], struct mc_err *err)
 {
@@ -144,12 +135,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	{
 		char other[MC_RT_ID_LEN + 1];
 
-		/*
-		 * A `run --rm` of that name that just exited may still be cleaning up in the
-		 * background (rt_launch_monitor): the name is free once it is gone.
-		 */
-		if (mc_rt_resolve(ctx, l.st.name, other, NULL) == 0 &&
-		    !(removal_pending(ctx, other) && rt_wait_removal(ctx, other, 10000))) {
+		if (mc_rt_resolve(ctx, l.st.name, other, NULL) == 0) {
 			rt_unlock(lk);
 			return mc_err_setx(err, EEXIST,
 					   "the container name `%s` is already in use by %.12s",
@@ -376,7 +362,7 @@ int mc_rt_rm(const struct mc_rt_ctx *ctx, const char *id, bool force, struct mc_
 			mc_log_debug("rm -f: %s", err->msg);
 		wait_exit(ctx, id, 10000, &st, NULL);
 	}
-	/* A background cleaner (see rt_launch_monitor) finishes first; --rm: it removes. */
+	/* The background cleaner of a kept container (rt_launch_monitor) finishes first. */
 	if (rt_wait_removal(ctx, id, 10000))
 		return 0;
 	lk = rt_lock(ctx, NULL, err);

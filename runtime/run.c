@@ -236,39 +236,59 @@ static void state_set_exited(struct rt_launch *l, int code, bool oom)
 }
 
 /*
- * cleanup_after_exit: what a container leaves once its PID 1 exited: the cgroup
- * (dying tasks included), the network attachment (veth, address, DNAT rules, hosts
- * entries) and, for --rm, the state directory and overlay layers.
+ * release_visible: the part of a container's exit others can observe, done before
+ * `run` reports the exit status: its address, names and published ports on the
+ * network (so the name and the port are free again), and for --rm its state
+ * directory (so `ps -a`, `run --name` and `image rm` no longer see it).
  */
-static void cleanup_after_exit(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
+static void release_visible(struct rt_launch *l, bool net_attached)
 {
+	char dir[PATH_MAX];
+
+	if (net_attached && net_hook.exited)
+		net_hook.exited(l->st.id, l->c->network, net_hook.arg);
+	else if (net_attached && net_hook.detach)
+		net_hook.detach(l->st.id, l->c->network, net_hook.arg);
+	/* Best-effort: what is left is listed as exited and `rm` removes it. */
+	if (l->st.auto_rm && rt_state_dir(l->ctx, l->st.id, dir, sizeof(dir)) == 0)
+		mc_fs_rm_rf(dir, NULL);
+}
+
+/*
+ * release_rest: what only the kernel and the disk see, all of it keyed by the id,
+ * which is never reused: the cgroup (dying tasks included), a host veth the kernel
+ * has not deleted with the container's netns yet, and for --rm the overlay layers.
+ */
+static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
+{
+	struct mc_rootfs_overlay ov;
 	struct mc_err e = { 0 };
 
 	/* Best-effort: a cgroup that will not go away is reported; `rm` retries. */
 	if (mc_cgroup_destroy(cg, &e) < 0)
 		mc_log_warn("remove cgroup: %s", e.msg);
 	phase("cgroup destroyed");
-	if (net_attached && net_hook.detach)
-		net_hook.detach(l->st.id, l->c->network, net_hook.arg);
-	if (l->st.auto_rm)
-		rt_remove_all(l->ctx, l->st.id, NULL);
+	if (net_attached && net_hook.exited && net_hook.release)
+		net_hook.release(l->st.id, l->c->network, net_hook.arg);
+	if (l->st.auto_rm && mc_rootfs_overlay_paths(l->ctx->data_root, l->st.id, &ov, NULL) == 0)
+		mc_rootfs_overlay_remove(&ov, NULL);
 }
 
 /*
- * cleanup_in_background: a foreground `run` reports the exit status as soon as the
- * container exited, and a child of ours, in its own session with stdio on /dev/null
- * (a caller reading our output sees EOF now), does cleanup_after_exit. Deleting a
- * veth waits for RCU in the kernel (10-30 ms) and removing layers and state costs
- * ext4 metadata writes; none of it changes the result the caller waits for.
+ * cleanup_in_background: a foreground `run` reports the exit status right after
+ * release_visible, and a child of ours, in its own session with stdio on /dev/null
+ * (a caller reading our output sees EOF now), does release_rest. Deleting a veth
+ * waits for RCU in the kernel (10-30 ms), removing layers costs ext4 metadata
+ * writes, a cgroup rmdir may wait for dying tasks; none of it changes the result
+ * the caller waits for.
  *
- * The cleaner holds the container's lock until it is done: `run --name` of the same
- * name waits for it (rt_wait_removal), `start` waits, and a cleaner killed midway
- * leaves an exited container that `rm` removes. Returns false (the caller cleans up
- * itself) when the fork fails.
+ * A kept (not --rm) container's cleaner holds its lock until it is done, so that
+ * `start` and `rm` wait for it instead of racing it on the cgroup. Returns false
+ * (the caller cleans up itself) when the fork fails.
  */
 static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
 {
-	int lk = rt_lock(l->ctx, l->st.id, NULL);
+	int lk = l->st.auto_rm ? -1 : rt_lock(l->ctx, l->st.id, NULL);
 	pid_t pid;
 
 	fflush(NULL);
@@ -283,8 +303,7 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 		setsid();
 		for (int fd = 0; fd < 3 && nul >= 0; fd++)
 			dup2(nul, fd);
-		cleanup_after_exit(l, cg, net_attached);
-		/* The lock file went with the state dir (--rm); closing releases the lock. */
+		release_rest(l, cg, net_attached);
 		rt_unlock(lk);
 		_exit(0);
 	}
@@ -491,11 +510,11 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	/* Everyone after us reads the exit status from the state, unless it goes away. */
 	if (!l->st.auto_rm)
 		state_set_exited(l, *status, *oom);
-	if (l->defer_cleanup && cleanup_in_background(l, cg, net_attached)) {
-		phase("status reported, cleanup in the background");
+	release_visible(l, net_attached);
+	phase("visible state released");
+	if (l->defer_cleanup && cleanup_in_background(l, cg, net_attached))
 		return 0;
-	}
-	cleanup_after_exit(l, cg, net_attached);
+	release_rest(l, cg, net_attached);
 	phase("removed");
 	return 0;
 

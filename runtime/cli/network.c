@@ -116,7 +116,35 @@ static void hook_detach(const char *id, const char *network, void *arg)
 		unlink(run_net.hosts);
 }
 
-static const struct mc_rt_net_hook hook = { .attach = hook_attach, .detach = hook_detach };
+/* The container exited: address, names, ports now; its veth dies with its netns. */
+static void hook_exited(const char *id, const char *network, void *arg)
+{
+	struct mc_err err = { 0 };
+
+	(void)arg;
+	/* Best-effort: `rm` retries, and a leftover record only holds an address. */
+	if (mc_netns_detach_flags(&run_net.ctx, network, id, MC_NETNS_DETACH_KEEP_LINK, &err) < 0)
+		mc_log_warn("network detach: %s", err.msg);
+	if (run_net.auto_rm && run_net.hosts[0])
+		unlink(run_net.hosts);
+}
+
+/* From the background cleaner: the veth, if the kernel has not deleted it yet. */
+static void hook_release(const char *id, const char *network, void *arg)
+{
+	struct mc_err err = { 0 };
+
+	(void)arg;
+	if (mc_netns_link_release(network, id, &err) < 0)
+		mc_log_warn("network: %s", err.msg); /* Best-effort: `rm` deletes it too */
+}
+
+static const struct mc_rt_net_hook hook = {
+	.attach = hook_attach,
+	.detach = hook_detach,
+	.exited = hook_exited,
+	.release = hook_release,
+};
 
 /* The hosts file a container's config.json bind-mounts over /etc/hosts, if ours. */
 static void find_hosts(struct mc_cli *cli, const char *id, char *out, size_t size)

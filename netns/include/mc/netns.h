@@ -124,4 +124,21 @@ int mc_netns_attach(const struct mc_netns_ctx *ctx, const struct mc_netns_attach
 int mc_netns_detach(const struct mc_netns_ctx *ctx, const char *network, const char *ctr_id,
 		    struct mc_err *err);
 
+/*
+ * MC_NETNS_DETACH_KEEP_LINK: mc_netns_detach_flags releases the address, the DNAT
+ * rules and the hosts entries but leaves the host veth alone. For a container whose
+ * last process has exited: its netns is going away and the kernel deletes the pair
+ * with it, while an explicit RTM_DELLINK would wait 10-30 ms for RCU grace periods.
+ * mc_netns_link_release deletes it later if it is still there.
+ */
+#define MC_NETNS_DETACH_KEEP_LINK 1u
+int mc_netns_detach_flags(const struct mc_netns_ctx *ctx, const char *network, const char *ctr_id,
+			  unsigned flags, struct mc_err *err);
+
+/*
+ * mc_netns_link_release: deletes the host veth of @ctr_id on @network if it still
+ * exists (0 when it is gone already). Blocking: RTM_DELLINK waits for RCU.
+ */
+int mc_netns_link_release(const char *network, const char *ctr_id, struct mc_err *err);
+
 #endif

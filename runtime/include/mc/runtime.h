@@ -59,6 +59,15 @@ struct mc_rt_net_hook {
 	int (*attach)(const char *id, const char *network, pid_t pid, void *arg,
 		      struct mc_err *err);
 	void (*detach)(const char *id, const char *network, void *arg);
+	/*
+	 * Optional, for a container that exited: @exited releases what other containers
+	 * can observe (address, names, ports) and leaves the kernel objects that die
+	 * with the container's namespaces; `run` calls it before reporting the exit
+	 * status, then @release from its background cleaner for what may remain.
+	 * Without them @detach does both.
+	 */
+	void (*exited)(const char *id, const char *network, void *arg);
+	void (*release)(const char *id, const char *network, void *arg);
 	void *arg;
 };
 
