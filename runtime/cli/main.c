@@ -29,7 +29,7 @@ static const struct {
 	{ "wait", cli_wait, "Block until a container exits, print its exit code" },
 	{ "stats", cli_stats, "Show memory, CPU and pids usage from the container's cgroup" },
 	{ "spec", cli_spec, "Print a default OCI config.json" },
-	{ "image", cli_image, "Build, list and remove images (image --help)" },
+	{ "image", cli_image, "Build, import, list and remove images (image --help)" },
 	{ "network", cli_network, "Create, list, inspect and remove networks" },
 };
 
