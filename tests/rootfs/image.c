@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the directory images and the per-container overlay in a temporary root. */
+/* Tests of images by name (build, resolve, list, rm on the image store) and the overlay. */
 #include "harness.h"
 
 #include <errno.h>
