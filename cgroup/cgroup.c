@@ -401,15 +401,73 @@ int mc_cgroup_pids(struct mc_cgroup *cg, pid_t **out, size_t *n, struct mc_err *
 	return 0;
 }
 
+/* in: @pid is among the first @n of @v */
+static bool in(const pid_t *v, size_t n, pid_t pid)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * kill_all_passes: SIGKILL without freezing. A task with SIGKILL pending can no
+ * longer fork (copy_process refuses while a fatal signal is pending), so passes over
+ * cgroup.procs that signal every pid not signalled yet converge: a pass that finds
+ * nothing new ends it. Freezing first would wait for tasks that are already dying,
+ * which do not reach the freezer (v1 reported "not frozen after 1s" for those, and a
+ * thaw of a group removed meanwhile failed): exactly the state destroy calls it in.
+ * Bounded at 100 passes for a group that forks faster than we read.
+ */
+static int kill_all_passes(struct mc_cgroup *cg, struct mc_err *err)
+{
+	mc_autofree pid_t *done = NULL;
+	size_t n_done = 0, cap = 0;
+	int count = 0;
+
+	for (int pass = 0; pass < 100; pass++) {
+		mc_autofree pid_t *pids = NULL;
+		size_t n = 0;
+		bool fresh = false;
+		int r = mc_cgroup_pids(cg, &pids, &n, err);
+
+		if (r < 0)
+			return mc_err_wrap(err, "kill cgroup `%s`", cg->rel);
+		for (size_t i = 0; i < n; i++) {
+			if (in(done, n_done, pids[i]))
+				continue;
+			fresh = true;
+			if (kill(pids[i], SIGKILL) == 0)
+				count++;
+			else if (errno != ESRCH)
+				return mc_err_set(err, errno, "kill cgroup `%s`: signal pid %d",
+						  cg->rel, (int)pids[i]);
+			if (n_done == cap) {
+				size_t nc = cap ? 2 * cap : 64;
+				pid_t *nd = realloc(done, nc * sizeof(*nd));
+
+				if (!nd)
+					return mc_err_set(err, ENOMEM, "kill cgroup `%s`", cg->rel);
+				done = nd;
+				cap = nc;
+			}
+			done[n_done++] = pids[i];
+		}
+		if (!fresh)
+			break;
+	}
+	return count;
+}
+
 int mc_cgroup_kill(struct mc_cgroup *cg, int sig, struct mc_err *err)
 {
 	mc_autofree pid_t *pids = NULL;
 	size_t n = 0;
 	bool frozen;
-	int r, count = 0;
+	int r, r2, count = 0;
 
-	if (sig == SIGKILL && cg->ops->kill_all(cg, NULL) == 0)
-		return 0;
+	if (sig == SIGKILL)
+		return cg->ops->kill_all(cg, NULL) == 0 ? 0 : kill_all_passes(cg, err);
 	/*
 	 * Freezing first closes the race with fork: a frozen task cannot create children
 	 * between our read of cgroup.procs and the signal, and cannot exit and have its
@@ -424,8 +482,9 @@ int mc_cgroup_kill(struct mc_cgroup *cg, int sig, struct mc_err *err)
 		else if (errno != ESRCH)
 			r = mc_err_set(err, errno, "signal %d to pid %d", sig, (int)pids[i]);
 	}
-	if (frozen && cg->ops->freeze(cg, false, NULL) < 0)
-		mc_log_warn("cgroup `%s`: thaw failed", cg->rel); /* Best-effort: reported */
+	/* Best-effort: reported, unless the group was removed meanwhile (nothing to thaw). */
+	if (frozen && (r2 = cg->ops->freeze(cg, false, NULL)) < 0 && r2 != -ENOENT && r2 != -ENODEV)
+		mc_log_warn("cgroup `%s`: thaw failed: %s", cg->rel, mc_strerror(-r2));
 	if (r < 0)
 		return mc_err_wrap(err, "kill cgroup `%s`", cg->rel);
 	return count;

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include <mc/cgroup.h>
+#include <mc/util.h>
 
 #include "workload.h"
 
@@ -233,6 +234,62 @@ TEST_F(v1, attach_child_everywhere_then_kill)
 	status = wl_wait(child, 5000);
 	ASSERT_TRUE(WIFSIGNALED(status));
 	EXPECT_EQ(SIGTERM, WTERMSIG(status));
+	ASSERT_OK(mc_cgroup_destroy(cg, &err));
+	EXPECT_TRUE(in_none(self));
+}
+
+/*
+ * SIGKILL of a group whose tasks are already dying (what destroy does after `rm -f`,
+ * or while the kernel reaps a container): no freezing, no wait, no warning, and
+ * every task is gone after.
+ */
+TEST_F(v1, sigkill_of_dying_group_is_quick_and_quiet)
+{
+	struct mc_err err = { 0 };
+	struct mc_cgroup *cg = NULL;
+	pid_t *pids = NULL, child;
+	size_t n = 0;
+	int gate = -1, status, saved, logfd, r;
+	char logpath[] = "/tmp/mc-cgkill-log.XXXXXX", buf[512];
+	uint64_t t0, t1;
+	ssize_t len;
+
+	ASSERT_OK(mc_cgroup_create(self->name, NULL, &cg, &err));
+	child = wl_spawn(WL_FORKWAIT, 20, &gate);
+	ASSERT_GT(child, 0);
+	ASSERT_OK(mc_cgroup_attach(cg, child, &err));
+	wl_release(&gate);
+	for (int i = 0; i < 300 && n != 21; i++) {
+		free(pids);
+		pids = NULL;
+		ASSERT_OK(mc_cgroup_pids(cg, &pids, &n, &err));
+		usleep(10000);
+	}
+	free(pids);
+	ASSERT_EQ(21, n);
+	logfd = mkstemp(logpath);
+	ASSERT_GE(logfd, 0);
+	unlink(logpath);
+	saved = dup(STDERR_FILENO);
+	dup2(logfd, STDERR_FILENO);
+	t0 = mc_time_mono_ns();
+	r = mc_cgroup_kill(cg, SIGKILL, &err);
+	/* again at once: the tasks are dying now, and our child stays a zombie */
+	if (r >= 0)
+		r = mc_cgroup_kill(cg, SIGKILL, &err);
+	t1 = mc_time_mono_ns();
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	len = pread(logfd, buf, sizeof(buf) - 1, 0);
+	close(logfd);
+	buf[len > 0 ? len : 0] = '\0';
+	ASSERT_GE(r, 0);
+	EXPECT_STREQ("", buf);
+	TH_LOG("two kills took %.1f ms", (double)(t1 - t0) / 1e6);
+	EXPECT_LT(t1 - t0, 500ull * 1000 * 1000);
+	status = wl_wait(child, 5000);
+	ASSERT_TRUE(WIFSIGNALED(status));
+	EXPECT_EQ(SIGKILL, WTERMSIG(status));
 	ASSERT_OK(mc_cgroup_destroy(cg, &err));
 	EXPECT_TRUE(in_none(self));
 }

@@ -139,9 +139,11 @@ int mc_cgroup_pids(struct mc_cgroup *cg, pid_t **out, size_t *n, struct mc_err *
 
 /*
  * mc_cgroup_kill: sends @sig to every process in the cgroup. SIGKILL on v2 >= 5.14 is
- * one write to cgroup.kill; otherwise the group is frozen (v1 freezer / v2 cgroup.freeze,
- * when available) so nothing forks while cgroup.procs is walked, then thawed. Returns the
- * number of processes signalled (cgroup.kill: 0) or -errno.
+ * one write to cgroup.kill, else passes over cgroup.procs until one finds no pid it has
+ * not signalled (a task with SIGKILL pending cannot fork). Other signals: the group is
+ * frozen (v1 freezer / v2 cgroup.freeze, when available) so nothing forks while
+ * cgroup.procs is walked, then thawed. Returns the number of processes signalled
+ * (cgroup.kill: 0) or -errno.
  */
 int mc_cgroup_kill(struct mc_cgroup *cg, int sig, struct mc_err *err);
 
