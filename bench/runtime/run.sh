@@ -1,13 +1,26 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # bench/runtime/run.sh: container start-to-exit of /bin/true, `mycontainer run --rm`
-# against Debian's `crun run` on the same busybox rootfs, side by side in one
-# hyperfine run, with and without a network namespace. Results (markdown tables) go
-# to $OUT (default docs/benchmarks/runtime.md's raw directory: $MC_BUILD/bench-runtime).
+# against Debian's `crun run` on the same busybox rootfs, side by side with hyperfine,
+# with and without a network namespace. Results (markdown and JSON per round, and a
+# summary of medians over all rounds) go to $OUT (default $MC_BUILD/bench-runtime).
+#
+# Comparable conditions, both runtimes:
+#   - one private mount namespace; /sys/fs/cgroup/unified/cgroup.controllers reads
+#     empty there (crun 1.8 refuses this hybrid host otherwise);
+#   - state roots (mycontainer --root, crun --root) on one tmpfs, as /run is on a
+#     standard host (here /run is on the ext4 root disk); the container layers of
+#     mycontainer stay on disk (DATA_ROOT under /tmp, ext4);
+#   - the same rootfs, the default namespaces (or no netns in the second case), each
+#     runtime's default cgroup, capabilities, seccomp, masked paths;
+#   - ROUNDS rounds of RUNS runs each, the order of the two commands alternating per
+#     round so that a change of the machine's load favours neither; the medians are
+#     over all runs of all rounds.
 set -euo pipefail
 : "${MC_BUILD:?run through make bench B=runtime}"
 M=$MC_BUILD/bin/mycontainer
-RUNS=${RUNS:-40}
+RUNS=${RUNS:-15}
+ROUNDS=${ROUNDS:-4}
 OUT=${OUT:-$MC_BUILD/bench-runtime}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
 for t in hyperfine crun jq; do
@@ -15,11 +28,11 @@ for t in hyperfine crun jq; do
 done
 tmp=$(mktemp -d /tmp/mc-bench.XXXXXX)
 chmod 0755 "$tmp"
-export MC_ROOT=$tmp/run MC_DATA_ROOT=$tmp/lib
+export MC_DATA_ROOT=$tmp/lib
 trap 'rm -rf "$tmp"' EXIT
-mkdir -p "$OUT"
+mkdir -p "$OUT" "$tmp/state"
 "$M" image build busybox >/dev/null
-rootfs=$MC_DATA_ROOT/images/busybox/rootfs
+rootfs=$("$M" image path busybox)
 
 # crun bundles on the same rootfs: with the default namespaces, and without netns.
 mkbundle() { # DIR JQ-FILTER
@@ -32,25 +45,45 @@ mkbundle() { # DIR JQ-FILTER
 mkbundle "$tmp/crun-net" '.'
 mkbundle "$tmp/crun-nonet" '.linux.namespaces |= map(select(.type != "network"))'
 
-# crun refuses this hybrid host because the empty cgroup2 mount lists hugetlb in
-# cgroup.controllers; both runtimes run in one private mount namespace where that
-# file reads empty, so they see the same machine.
-export M tmp RUNS OUT
+echo "# runtime benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)," \
+	"load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds x $RUNS runs"
+export M tmp RUNS ROUNDS OUT
 unshare -m bash -c '
 	set -e
 	if [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
 		mount --bind /dev/null /sys/fs/cgroup/unified/cgroup.controllers
 	fi
-	hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$OUT/netns.md" \
-		--export-json "$OUT/netns.json" \
-		-n "mycontainer run --rm (netns)" "$M run --rm busybox /bin/true" \
-		-n "crun run (netns)" "crun --root $tmp/crun-state run -b $tmp/crun-net bench-net"
-	hyperfine -N --warmup 3 --runs "$RUNS" --export-markdown "$OUT/nonetns.md" \
-		--export-json "$OUT/nonetns.json" \
-		-n "mycontainer run --rm --network host" "$M run --rm --network host busybox /bin/true" \
-		-n "crun run (no netns)" "crun --root $tmp/crun-state run -b $tmp/crun-nonet bench-nonet"
+	mount -t tmpfs -o mode=0711 mc-bench-state "$tmp/state"
+	export MC_ROOT=$tmp/state/mycontainer
+	mc_net="$M run --rm busybox /bin/true"
+	crun_net="crun --root $tmp/state/crun run -b $tmp/crun-net bench-net"
+	mc_nonet="$M run --rm --network host busybox /bin/true"
+	crun_nonet="crun --root $tmp/state/crun run -b $tmp/crun-nonet bench-nonet"
+	for r in $(seq "$ROUNDS"); do
+		for c in netns nonetns; do
+			if [ $c = netns ]; then a=$mc_net b=$crun_net; else a=$mc_nonet b=$crun_nonet; fi
+			if [ $((r % 2)) = 1 ]; then
+				set -- -n mycontainer "$a" -n crun "$b"
+			else
+				set -- -n crun "$b" -n mycontainer "$a"
+			fi
+			hyperfine -N --warmup 2 --runs "$RUNS" --style none \
+				--export-json "$OUT/$c.$r.json" --export-markdown "$OUT/$c.$r.md" "$@" >/dev/null
+		done
+	done
 '
-for f in netns nonetns; do
-	jq -r '.results as $r | "\($f): mycontainer median \($r[0].median*1000|floor) ms, crun median \($r[1].median*1000|floor) ms, ratio \(($r[0].median/$r[1].median)*100|floor/100)"' \
-		--arg f "$f" "$OUT/$f.json"
+# Medians over every run of every round, per case and tool.
+for c in netns nonetns; do
+	jq -s -r --arg c "$c" '
+		def med: sort | if length % 2 == 1 then .[length / 2 | floor]
+			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+		[ .[].results[] ] | group_by(.command) | map({ (.[0].command):
+			([ .[].times[] ] | { median: (med * 1000), n: length,
+			  min: (min * 1000), max: (max * 1000) }) }) | add as $m
+		| "\($c): mycontainer median \($m.mycontainer.median | . * 10 | round / 10) ms, " +
+		  "crun median \($m.crun.median | . * 10 | round / 10) ms, ratio " +
+		  "\(($m.mycontainer.median / $m.crun.median) * 100 | round / 100) " +
+		  "(\($m.mycontainer.n) runs each; min \($m.mycontainer.min | round)/" +
+		  "\($m.crun.min | round) ms, max \($m.mycontainer.max | round)/\($m.crun.max | round) ms)"
+	' "$OUT/$c".*.json
 done
