@@ -15,20 +15,19 @@
 struct mcm_arena mcm_arenas[MCM_MAX_ARENAS];
 int mcm_narenas = 1;
 
-#define SEG_DEFAULT (1ul << 20)
 /*
- * A segment for a block bigger than SEG_DEFAULT (possible once the mmap threshold has
- * adapted upwards) is at least this big, like glibc's 64 MiB thread heaps: the big
- * blocks of a thread then come and go inside one mapping, where freed space coalesces
- * and its pages stay faulted in. Untouched pages cost address space only.
+ * Arena segments are mapped 32 MiB at a time (more for a bigger block), like glibc's
+ * 64 MiB thread heaps: one thread's blocks, small and big, come and go inside one
+ * mapping, where freed space coalesces, a realloc can grow in place and pages stay
+ * faulted in. Untouched pages cost address space only; the sweep gives back the rest.
  */
-#define SEG_BIG (32ul << 20)
+#define SEG_SIZE (32ul << 20)
 #define BRK_STEP (256ul << 10)
 #define BRK_KEEP (128ul << 10)
 /* Split only when the rest is worth a block: 64 bytes is 4 units. */
 #define SPLIT_MIN_UNITS 4u
 /* Freed bytes per arena between two decommit sweeps of large free blocks. */
-#define SWEEP_BYTES (8ul << 20)
+#define SWEEP_BYTES (2ul << 20)
 #define SWEEP_MIN (256ul << 10)
 /* The adaptive mmap threshold stops here (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
 #define THRESHOLD_MAX (32ul << 20)
@@ -204,10 +203,8 @@ static bool seg_new(struct mcm_arena *a, uint32_t units)
 	if (s && s->size >= need) {
 		a->spare = NULL;
 	} else {
-		size_t len = need <= SEG_DEFAULT ? SEG_DEFAULT
-						 : (need + SEG_DEFAULT - 1) & ~(SEG_DEFAULT - 1);
-		if (need > SEG_DEFAULT && len < SEG_BIG)
-			len = SEG_BIG;
+		size_t len =
+			need <= SEG_SIZE ? SEG_SIZE : (need + (1ul << 20) - 1) & ~((1ul << 20) - 1);
 		s = mcm_os_map(len);
 		if (!s)
 			return false;
@@ -226,7 +223,13 @@ static bool seg_new(struct mcm_arena *a, uint32_t units)
 static void seg_release(struct mcm_arena *a, struct mcm_segment *s)
 {
 	seg_unlink(a, s);
-	if (!a->spare && s->size == SEG_DEFAULT) {
+	if (!a->spare && s->size == SEG_SIZE) {
+		/*
+		 * Kept mapped (no map/unmap churn) but not resident: the arena's other free
+		 * space is used first, and a spare full of stale pages is what doubled the
+		 * peak RSS of realloc chains. The first page keeps the header seg_new reads.
+		 */
+		mcm_os_decommit((char *)s + MCM_OS_PAGE, s->size - MCM_OS_PAGE);
 		a->spare = s;
 		return;
 	}
@@ -628,12 +631,9 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 		if (a->brk && n == brk_fence(a)) {
 			if ((size_t)units * 16 > trim_threshold())
 				brk_trim(a, b, BRK_KEEP);
-		} else if ((flags & MCM_B_FIRST) && seg_of_first(b)->size <= SEG_DEFAULT) {
-			seg_release(a, seg_of_first(b));
-			return;
 		}
 		/*
-		 * A wholly free big segment stays in the bins: the sweep unmaps it once it has
+		 * A wholly free segment stays in the bins: the sweep releases it once it has
 		 * stayed unused, so a thread that frees and reallocates a big block does not
 		 * map and fault a new segment every time.
 		 */
@@ -655,9 +655,9 @@ void mcm_block_free(void *p)
 	hdr_flags(b, b->flags & ~MCM_B_INUSE);
 	release(a, b);
 	arena_freed[a->index] += sz;
-	if (arena_freed[a->index] > SWEEP_BYTES && arena_freed[a->index] > trim_threshold()) {
+	if (arena_freed[a->index] > SWEEP_BYTES && arena_freed[a->index] > mmap_threshold()) {
 		arena_freed[a->index] = 0;
-		sweep(a, trim_threshold());
+		sweep(a, mmap_threshold());
 	}
 	mcm_unlock(&a->lock);
 }
@@ -691,7 +691,11 @@ void *mcm_block_resize(void *p, size_t size)
 
 	if (!a)
 		return large_resize(b, size);
-	if ((size >= mmap_threshold() && size > usable_of(b)) || size > UINT32_MAX / 2) {
+	/*
+	 * No mmap threshold check, as in glibc: growing in place past it beats moving the
+	 * block to a mapping, which copies it and keeps both resident meanwhile.
+	 */
+	if (size > UINT32_MAX / 2) {
 		mcm_unlock(&a->lock);
 		return NULL;
 	}
@@ -712,7 +716,8 @@ void *mcm_block_resize(void *p, size_t size)
 			return NULL;
 		}
 		bin_remove(a, (struct mcm_fblock *)n);
-		dirty(a, n, (size_t)n->units * 16);
+		/* Only what the block grows into is written; a split-off tail stays clean. */
+		dirty(a, n, (size_t)(units - b->units) * 16 + sizeof(struct mcm_fblock));
 		a->in_use += (size_t)n->units * 16;
 		hdr_set(n, n->units, 0);
 		hdr_set(b, b->units + n->units, b->flags);
@@ -745,6 +750,8 @@ struct mcm_large *mcm_large_list;
 struct mcm_lock mcm_large_lock;
 
 #define LCACHE 16
+/* A large block shrunk below this moves to the heaps instead of keeping a mapping. */
+#define LARGE_SHRINK_MIN (64ul << 10)
 static struct {
 	void *map;
 	size_t len;
@@ -813,6 +820,7 @@ static void *large_alloc(size_t size, size_t align, bool *fresh)
 	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
 	l->map = map;
 	l->maplen = need;
+	l->peak = need;
 	b->prev_units = 0;
 	b->arena = 0;
 	hdr_set(b, 0, MCM_B_MMAP | MCM_B_INUSE);
@@ -829,18 +837,24 @@ static void large_free(struct mcm_block *b)
 {
 	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
 	void *map = l->map;
-	size_t len = l->maplen;
+	size_t len = l->maplen, peak = l->peak;
 
 	hdr_flags(b, MCM_B_MMAP);
 	/*
-	 * glibc's dynamic threshold: a program that frees a block this big will likely ask
-	 * for such blocks again, so serve them from the arenas from now on, where freed
-	 * memory stays mapped and faulted in, instead of a fresh mapping each time. The
-	 * trim threshold follows so the brk top is not given back between two of them.
+	 * A dynamic threshold like glibc's: a program that frees a block this big will
+	 * likely ask for such blocks again, so serve them from the arenas from now on,
+	 * where freed memory stays mapped and faulted in, instead of a fresh mapping each
+	 * time. The trim threshold follows so the brk top is not given back between two of
+	 * them. Unlike glibc, the size counted is the largest the block ever had (a realloc
+	 * chain that grew it and shrank it again still says "blocks this big come back"),
+	 * and the threshold goes to twice that: with exactly that size, each slightly
+	 * bigger block takes another mapped round trip, and a mapped block alive beside
+	 * the arena's retained free pages is what pushed peak RSS up.
 	 */
-	if (!mcm_opt.threshold_fixed && len > mmap_threshold() && len <= THRESHOLD_MAX) {
-		__atomic_store_n(&mcm_opt.mmap_threshold, len, __ATOMIC_RELAXED);
-		__atomic_store_n(&mcm_opt.trim_threshold, 2 * len, __ATOMIC_RELAXED);
+	if (!mcm_opt.threshold_fixed && peak >= mmap_threshold() && peak <= THRESHOLD_MAX) {
+		size_t t = peak * 2 < THRESHOLD_MAX ? peak * 2 : THRESHOLD_MAX;
+		__atomic_store_n(&mcm_opt.mmap_threshold, t, __ATOMIC_RELAXED);
+		__atomic_store_n(&mcm_opt.trim_threshold, 2 * t, __ATOMIC_RELAXED);
 	}
 	mcm_lock(&mcm_large_lock);
 	large_unlink(l);
@@ -895,8 +909,13 @@ static void *large_resize(struct mcm_block *b, size_t size)
 	need &= ~4095ul;
 	if (need == l->maplen)
 		return b + 1;
-	/* Keep small blocks out of mappings: let the caller move a big shrink to a heap. */
-	if (size < mmap_threshold() / 2)
+	/*
+	 * Shrink in place (mremap gives the tail back) while the block is still worth its
+	 * own mapping: moving it to an arena would touch fresh arena pages while the old
+	 * mapping is alive, which is what made realloc chains peak at twice glibc's RSS.
+	 * Only a small remainder moves (the caller copies it to a heap).
+	 */
+	if (size < LARGE_SHRINK_MIN)
 		return NULL;
 	size_t oldlen = l->maplen;
 	mcm_lock(&mcm_large_lock);
@@ -912,6 +931,8 @@ static void *large_resize(struct mcm_block *b, size_t size)
 	struct mcm_large *nl = (struct mcm_large *)((char *)nb - sizeof(*nl));
 	nl->map = nm;
 	nl->maplen = need;
+	if (nl->peak < need)
+		nl->peak = need;
 	hdr_set(nb, 0, MCM_B_MMAP | MCM_B_INUSE);
 	large_link(nl);
 	mcm_unlock(&mcm_large_lock);
@@ -1020,7 +1041,7 @@ void mcm_block_arena_idle(struct mcm_arena *a)
 	 * Not everything: the arena goes to the next new thread, and programs that start
 	 * threads one after another would refault it all. What stays is the sweep's bound.
 	 */
-	sweep(a, trim_threshold());
+	sweep(a, mmap_threshold());
 	arena_freed[a->index] = 0;
 	mcm_unlock(&a->lock);
 }

@@ -171,6 +171,7 @@ struct mcm_large {
 	struct mcm_large *next, *prev;
 	void *map;
 	size_t maplen;
+	size_t peak; /* the largest maplen it had (realloc shrinks it with mremap) */
 };
 struct mcm_large_stats {
 	size_t n, bytes, cached_n, cached_bytes;

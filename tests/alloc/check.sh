@@ -43,6 +43,13 @@ t_bad_option() {
 	assert_eq ok "$(MCMALLOC_MMAP_THRESHOLD=1m "$MISUSE" ok)"
 }
 
+t_threshold_adapts_unless_set() {
+	# Default: after a mapped 1 MiB block is freed, the next one comes from an arena.
+	assert_eq "mapped 0" "$("$MISUSE" threshold)"
+	# A threshold set by the user stays put, as in glibc.
+	assert_eq "mapped 1" "$(MCMALLOC_MMAP_THRESHOLD=256k "$MISUSE" threshold)"
+}
+
 t_dump_and_stats_at_exit() {
 	local err
 	err=$(MCMALLOC_STATS=1 MCMALLOC_DUMP="$ALLOC_TMP/dump.%p" "$MISUSE" ok 2>&1 >/dev/null)
@@ -74,6 +81,7 @@ ktap_run overwritten_header t_overwritten_header
 ktap_run overflow_into_next t_overflow_into_next
 ktap_run correct_program_passes t_correct_program_passes
 ktap_run bad_option t_bad_option
+ktap_run threshold_adapts_unless_set t_threshold_adapts_unless_set
 ktap_run dump_and_stats_at_exit t_dump_and_stats_at_exit
 ktap_run preloaded_double_free t_preloaded_double_free
 ktap_finish

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -679,6 +680,77 @@ static void rss_round(size_t each, size_t total)
 	TH_LOG("after malloc_trim %ld KiB", trimmed);
 	ASSERT_LT(trimmed - base, 8 * 1024);
 	munmap(v, n * sizeof(*v));
+}
+
+/* ---- big blocks: the adaptive mmap threshold ---- */
+
+static long minor_faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_THREAD, &ru);
+	return ru.ru_minflt;
+}
+
+struct reuse_arg {
+	uint64_t seed;
+	long faults, pages;
+};
+
+/* Big blocks of random sizes, every page written, freed, again: count the faults. */
+static void *reuse_thread(void *arg)
+{
+	struct reuse_arg *r = arg;
+	long before = minor_faults();
+
+	for (int i = 0; i < 60; i++) {
+		size_t n = (256 << 10) + rng_next(&r->seed) % (6 << 20);
+		char *p = M(malloc)(n);
+		if (!p)
+			return NULL;
+		memset(p, i, n);
+		r->pages += (long)(n / 4096);
+		M(free)(p);
+	}
+	r->faults = minor_faults() - before;
+	return NULL;
+}
+
+TEST(big_blocks_reuse_their_pages)
+{
+	/*
+	 * Once a big mapped block has been freed, blocks of that size come from the
+	 * arenas, whose freed pages stay faulted in: four threads churning 256 KiB..6 MiB
+	 * blocks fault a small fraction of the pages they write (one fault per page,
+	 * every time, was the mmap-per-block behaviour).
+	 */
+	uint64_t seed = th_seed();
+	void *warm = M(malloc)(7 << 20);
+	ASSERT_NONNULL(warm);
+	M(free)(warm);
+	struct mallinfo2 mi0 = M(mallinfo2)();
+	void *again = M(malloc)(5 << 20);
+	ASSERT_NONNULL(again);
+	struct mallinfo2 mi1 = M(mallinfo2)();
+	/* The 5 MiB block is below the adapted threshold: not a mapping of its own. */
+	ASSERT_EQ(mi0.hblks, mi1.hblks);
+	M(free)(again);
+
+	pthread_t t[4];
+	struct reuse_arg r[4];
+	for (int i = 0; i < 4; i++) {
+		r[i] = (struct reuse_arg){ .seed = seed + (uint64_t)i * 7919 + 1 };
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, reuse_thread, &r[i]));
+	}
+	long faults = 0, pages = 0;
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(0, pthread_join(t[i], NULL));
+		faults += r[i].faults;
+		pages += r[i].pages;
+	}
+	TH_LOG("%ld pages written, %ld minor faults", pages, faults);
+	ASSERT_GT(pages, 10000);
+	ASSERT_LT(faults, pages / 4);
 }
 
 TEST_TIMEOUT(rss_returns_after_free, 60)

@@ -42,6 +42,14 @@ int main(int argc, char **argv)
 		memset(p, 0x41, mc_malloc_usable_size(p) + 12);
 		mc_free(p);
 		(void)q;
+	} else if (!strcmp(how, "threshold")) {
+		/* Whether a 1 MiB block still gets its own mapping after one was freed. */
+		p = mc_malloc(1 << 20);
+		mc_free(p);
+		p = mc_malloc(1 << 20);
+		printf("mapped %zu\n", mc_mallinfo2().hblks);
+		mc_free(p);
+		return 0;
 	} else if (!strcmp(how, "ok")) {
 		p = mc_malloc(10);
 		mc_free(p);
