@@ -40,11 +40,12 @@ static void rec_release(void *arg)
 	for (int i = 0; i < HAZARD_SLOTS; i++)
 		atomic_store_explicit(&r->slot[i], NULL, memory_order_release);
 	scan(r);
-	/* Release: the retire list we leave behind is handed to the next owner, whose
-	 * acquire CAS in hazard_self() pairs with this store. */
-	atomic_store_explicit(&r->active, false, memory_order_release);
+	/* Before giving the record away: the next owner must not inherit our claim. */
 	r->claim = (struct hazard_claim){ 0 };
 	hazard_tls = NULL;
+	/* Release: the retire list (and the cleared claim) we leave behind are handed
+	 * to the next owner, whose acquire CAS in hazard_self() pairs with this store. */
+	atomic_store_explicit(&r->active, false, memory_order_release);
 }
 
 static int membarrier(int cmd)

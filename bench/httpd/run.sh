@@ -82,6 +82,16 @@ mkdir -p "$MC_SRC/docs/benchmarks"
 	echo "wrk -t1 -c$CONNS -d$DUR --latency on the same machine (wrk competes with the server"
 	echo "for the 2 CPUs; other engineers were compiling: expect +-20% noise). httpd backend:"
 	echo "auto (io_uring). Access logs off on both; nginx uses sendfile, httpd a per-loop cache."
+	echo "Each row: httpd measured, then nginx, back to back with the same wrk command:"
+	echo "\`wrk -t1 -c$CONNS -d$DUR --latency [-H 'Connection: close'] http://127.0.0.1:PORT/FILE\`."
+	echo "httpd: \`httpd --host 127.0.0.1 --port $HP --root WWW --threads N\` (no access log by default)."
+	echo
+	echo "nginx.conf (N = workers):"
+	echo
+	echo '\`\`\`'
+	nginx_conf N
+	sed "s|$TMP|TMP|g" "$TMP/nginx.conf"
+	echo '\`\`\`'
 	echo
 	echo "| workers | file | mode | httpd req/s | nginx req/s | ratio | httpd p99 ms | nginx p99 ms |"
 	echo "|---|---|---|---:|---:|---:|---:|---:|"
