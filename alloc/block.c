@@ -188,7 +188,7 @@ static struct mcm_fblock *seg_format(struct mcm_arena *a, struct mcm_segment *s)
 
 	first->arena = a->index;
 	first->prev_units = 0;
-	hdr_set(first, units, MCM_B_PINUSE | MCM_B_FIRST);
+	hdr_set(first, units, MCM_B_PINUSE | MCM_B_FIRST | (a->brk ? 0 : MCM_B_LAST));
 	fence->arena = a->index;
 	fence->prev_units = units;
 	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
@@ -342,8 +342,11 @@ static void decommit_interior(struct mcm_block *b)
 /* b is free: is it the only block of a mapped segment (so the segment can go)? */
 static bool whole_segment(struct mcm_arena *a, struct mcm_block *b)
 {
-	return (b->flags & MCM_B_FIRST) && (blk_next(b)->flags & MCM_B_FENCE) &&
-	       !(a->brk && seg_of_first(b) == a->brk);
+	if (!(b->flags & MCM_B_FIRST))
+		return false;
+	if (b->flags & MCM_B_LAST)
+		return true;
+	return (blk_next(b)->flags & MCM_B_FENCE) && !(a->brk && seg_of_first(b) == a->brk);
 }
 
 /*
@@ -426,20 +429,24 @@ static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
 {
 	struct mcm_block *b = &f->h;
 	uint16_t keep = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+	uint16_t last = b->flags & MCM_B_LAST;
 
 	dirty(a, b, (size_t)units * 16 + sizeof(struct mcm_fblock));
 	if (b->units - units >= SPLIT_MIN_UNITS) {
 		struct mcm_block *r = (struct mcm_block *)((char *)b + (size_t)units * 16);
 		uint32_t ru = b->units - units;
 		r->arena = a->index;
-		hdr_set(r, ru, MCM_B_PINUSE);
-		blk_next(r)->prev_units = ru;
+		hdr_set(r, ru, MCM_B_PINUSE | last);
+		if (!last)
+			blk_next(r)->prev_units = ru;
 		hdr_set(b, units, keep | MCM_B_INUSE);
 		bin_insert(a, (struct mcm_fblock *)r);
 	} else {
-		struct mcm_block *n = blk_next(b);
-		hdr_set(b, b->units, keep | MCM_B_INUSE);
-		hdr_flags(n, n->flags | MCM_B_PINUSE);
+		hdr_set(b, b->units, keep | last | MCM_B_INUSE);
+		if (!last) {
+			struct mcm_block *n = blk_next(b);
+			hdr_flags(n, n->flags | MCM_B_PINUSE);
+		}
 	}
 	a->in_use += (size_t)b->units * 16;
 	return b + 1;
@@ -505,11 +512,13 @@ void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 			uint32_t hu = (uint32_t)((al - pay) / 16);
 			struct mcm_block *b2 = (struct mcm_block *)(al - 16);
 			uint32_t rest = b->units - hu;
+			uint16_t last = b->flags & MCM_B_LAST;
 			hdr_set(b, hu, b->flags & (MCM_B_PINUSE | MCM_B_FIRST));
 			b2->arena = a->index;
 			b2->prev_units = hu;
-			hdr_set(b2, rest, 0);
-			blk_next(b2)->prev_units = rest;
+			hdr_set(b2, rest, last);
+			if (!last)
+				blk_next(b2)->prev_units = rest;
 			bin_insert(a, (struct mcm_fblock *)b);
 			f = (struct mcm_fblock *)b2;
 		}
@@ -605,7 +614,7 @@ static void large_free(struct mcm_block *b);
 static void release(struct mcm_arena *a, struct mcm_block *b)
 {
 	uint32_t units = b->units;
-	uint16_t flags = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+	uint16_t flags = b->flags & (MCM_B_PINUSE | MCM_B_FIRST | MCM_B_LAST);
 
 	if (!(flags & MCM_B_PINUSE)) {
 		struct mcm_block *p = blk_prev(b);
@@ -613,30 +622,30 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 		/* The dead header stays valid and free, so a second free says "double free". */
 		hdr_set(b, b->units, 0);
 		units += p->units;
-		flags = p->flags & (MCM_B_PINUSE | MCM_B_FIRST);
+		flags = (p->flags & (MCM_B_PINUSE | MCM_B_FIRST)) | (flags & MCM_B_LAST);
 		b = p;
 	}
-	struct mcm_block *n = (struct mcm_block *)((char *)b + (size_t)units * 16);
-	if (!(n->flags & MCM_B_INUSE)) {
-		bin_remove(a, (struct mcm_fblock *)n);
-		units += n->units;
-		hdr_set(n, n->units, 0);
+	if (!(flags & MCM_B_LAST)) {
+		struct mcm_block *n = (struct mcm_block *)((char *)b + (size_t)units * 16);
+		if (!(n->flags & MCM_B_INUSE)) {
+			bin_remove(a, (struct mcm_fblock *)n);
+			units += n->units;
+			flags |= n->flags & MCM_B_LAST;
+			hdr_set(n, n->units, 0);
+		}
 	}
 	hdr_set(b, units, flags);
-	n = blk_next(b);
-	n->prev_units = units;
-	hdr_flags(n, n->flags & ~MCM_B_PINUSE);
-
-	if (n->flags & MCM_B_FENCE) {
-		if (a->brk && n == brk_fence(a)) {
-			if ((size_t)units * 16 > trim_threshold())
-				brk_trim(a, b, BRK_KEEP);
-		}
-		/*
-		 * A wholly free segment stays in the bins: the sweep releases it once it has
-		 * stayed unused, so a thread that frees and reallocates a big block does not
-		 * map and fault a new segment every time.
-		 */
+	/*
+	 * A wholly free segment stays in the bins: the sweep releases it once it has stayed
+	 * unused, so a thread that frees and reallocates a big block does not map and
+	 * fault a new segment every time.
+	 */
+	if (!(flags & MCM_B_LAST)) {
+		struct mcm_block *n = blk_next(b);
+		n->prev_units = units;
+		hdr_flags(n, n->flags & ~MCM_B_PINUSE);
+		if (a->brk && n == brk_fence(a) && (size_t)units * 16 > trim_threshold())
+			brk_trim(a, b, BRK_KEEP);
 	}
 	bin_insert(a, (struct mcm_fblock *)b);
 }
@@ -719,10 +728,13 @@ void *mcm_block_resize(void *p, size_t size)
 		/* Only what the block grows into is written; a split-off tail stays clean. */
 		dirty(a, n, (size_t)(units - b->units) * 16 + sizeof(struct mcm_fblock));
 		a->in_use += (size_t)n->units * 16;
+		uint16_t last = n->flags & MCM_B_LAST;
 		hdr_set(n, n->units, 0);
-		hdr_set(b, b->units + n->units, b->flags);
-		n = blk_next(b);
-		hdr_flags(n, n->flags | MCM_B_PINUSE);
+		hdr_set(b, b->units + n->units, b->flags | last);
+		if (!last) {
+			n = blk_next(b);
+			hdr_flags(n, n->flags | MCM_B_PINUSE);
+		}
 	}
 	if (b->units - units >= SPLIT_MIN_UNITS) {
 		/* Shrink: the tail becomes a free block, merged with a free successor. */
@@ -730,8 +742,8 @@ void *mcm_block_resize(void *p, size_t size)
 		uint32_t ru = b->units - units;
 		r->arena = a->index;
 		r->prev_units = 0;
-		hdr_set(r, ru, MCM_B_PINUSE);
-		hdr_set(b, units, b->flags);
+		hdr_set(r, ru, MCM_B_PINUSE | (b->flags & MCM_B_LAST));
+		hdr_set(b, units, b->flags & ~MCM_B_LAST);
 		a->in_use -= (size_t)ru * 16;
 		release(a, r);
 	}

@@ -101,6 +101,13 @@ struct mcm_block {
 /* Free blocks only, cleared whenever a free block is reshaped (merge, split): */
 #define MCM_B_AGED 0x20u  /* already free at the previous sweep */
 #define MCM_B_DECOM 0x40u /* interior given back (MADV_DONTNEED) since it became free */
+/*
+ * The next block is its segment's fence. Mapped segments only (never in an arena with
+ * a brk heap, whose top code reads the fence's tag): there the fence's prev_units and
+ * PINUSE are left stale, so the block at the end of a segment, which a thread's big
+ * blocks split and merge all the time, never touches the fence's far-away page.
+ */
+#define MCM_B_LAST 0x80u
 
 /* A free block: the bin links live in its payload. */
 struct mcm_fblock {
