@@ -229,9 +229,28 @@ static void *realloc_thread(void *arg)
 	return NULL;
 }
 
-/* ---- fragmentation: mixed sizes, free half, grow, free all ---- */
+/*
+ * ---- fragmentation: a server's heap ----
+ * Long-lived blocks (1 in 16, the "state") are interleaved with short-lived ones (the
+ * "requests"), so when the requests are freed the long-lived blocks stay scattered
+ * over the whole heap, as in a real server:
+ *   1. allocate `count` blocks: 70% 16..271 B, 20% 1000..4999 B, 10% 20000..59999 B;
+ *   2. free the short-lived ones (even indexes first, then odd: holes, then merging);
+ *   3. allocate them again at 2x+64 bytes (the heap must grow past the holes), 1 in 16
+ *      of these long-lived too; peak RSS is taken here;
+ *   4. free the short-lived ones; all threads wait, then RSS is measured with only
+ *      the long-lived blocks alive ("kept"), next to their byte count ("live");
+ *   5. free the rest; main measures RSS once every thread is done ("final").
+ */
+static long frag_kept_kib, frag_live;
+static pthread_barrier_t fbar;
 
-static long frag_peak_kib;
+static size_t frag_size(uint64_t *s)
+{
+	uint64_t x = rnd(s);
+
+	return x % 10 < 7 ? 16 + x % 256 : x % 10 < 9 ? 1000 + x % 4000 : 20000 + x % 40000;
+}
 
 static void *frag_thread(void *arg)
 {
@@ -239,34 +258,52 @@ static void *frag_thread(void *arg)
 	size_t count = 240000 / (size_t)nthreads;
 	void **v = malloc(count * sizeof(*v));
 	size_t *len = malloc(count * sizeof(*len));
+	char *lived = calloc(count, 1);
 
 	for (size_t i = 0; i < count; i++) {
-		uint64_t x = rnd(&s);
-		len[i] = x % 10 < 7   ? 16 + x % 256
-			 : x % 10 < 9 ? 1000 + x % 4000
-				      : 20000 + x % 40000;
+		len[i] = frag_size(&s);
+		lived[i] = rnd(&s) % 16 == 0;
 		v[i] = malloc(len[i]);
 		stamp(v[i], len[i]);
 	}
-	for (size_t i = 0; i < count; i += 2) {
-		check(v[i], len[i], 16);
-		free(v[i]);
-	}
-	/* Bigger blocks than the holes: the heap must grow past the fragments. */
-	for (size_t i = 0; i < count; i += 2) {
-		len[i] = len[i] * 2 + 64;
-		v[i] = malloc(len[i]);
-		stamp(v[i], len[i]);
-	}
-	long r = rss_kib();
-	if (r > __atomic_load_n(&frag_peak_kib, __ATOMIC_RELAXED))
-		__atomic_store_n(&frag_peak_kib, r, __ATOMIC_RELAXED);
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = k; i < count; i += 2)
+			if (!lived[i]) {
+				check(v[i], len[i], 16);
+				free(v[i]);
+			}
 	for (size_t i = 0; i < count; i++) {
-		check(v[i], len[i], 16);
-		free(v[i]);
+		if (lived[i])
+			continue;
+		len[i] = len[i] * 2 + 64;
+		lived[i] = rnd(&s) % 16 == 0;
+		v[i] = malloc(len[i]);
+		stamp(v[i], len[i]);
 	}
+	size_t live = 0;
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = k; i < count; i += 2) {
+			if (lived[i]) {
+				live += len[i];
+				continue;
+			}
+			check(v[i], len[i], 16);
+			free(v[i]);
+			v[i] = NULL;
+		}
+	__atomic_add_fetch(&frag_live, (long)live, __ATOMIC_RELAXED);
+	pthread_barrier_wait(&fbar);
+	if ((intptr_t)arg == 0)
+		frag_kept_kib = rss_kib();
+	pthread_barrier_wait(&fbar);
+	for (size_t i = 0; i < count; i++)
+		if (v[i]) {
+			check(v[i], len[i], 16);
+			free(v[i]);
+		}
 	free(v);
 	free(len);
+	free(lived);
 	return NULL;
 }
 
@@ -275,7 +312,7 @@ static void *frag_thread(void *arg)
 static void *large_thread(void *arg)
 {
 	uint64_t s = (uint64_t)(intptr_t)arg + 99;
-	int n = 4000 / nthreads;
+	int n = 20000 / nthreads;
 
 	for (int i = 0; i < n; i++) {
 		size_t sz = (256 << 10) + rnd(&s) % (8 << 20);
@@ -334,6 +371,7 @@ int main(int argc, char **argv)
 		fn = realloc_thread;
 	} else if (!strcmp(name, "frag")) {
 		fn = frag_thread;
+		pthread_barrier_init(&fbar, NULL, (unsigned)nthreads);
 	} else if (!strcmp(name, "large")) {
 		fn = large_thread;
 	} else if (!strcmp(name, "scratch")) {
@@ -359,7 +397,11 @@ int main(int argc, char **argv)
 	double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-	printf("%s %d %.3f %.3f %ld %ld %s\n", name, nthreads, wall, cpu, ru.ru_maxrss,
-	       fn == frag_thread ? final_kib : final_kib, failed ? "FAIL" : "ok");
+	/* frag adds RSS with the long-lived blocks alive and their size, in KiB. */
+	printf("%s %d %.3f %.3f %ld %ld %s", name, nthreads, wall, cpu, ru.ru_maxrss, final_kib,
+	       failed ? "FAIL" : "ok");
+	if (fn == frag_thread)
+		printf(" %ld %ld", frag_kept_kib, frag_live / 1024);
+	printf("\n");
 	return failed ? 1 : 0;
 }
