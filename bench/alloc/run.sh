@@ -46,6 +46,7 @@ function key(a, w, t) { return a SUBSEP w SUBSEP t }
 	if (!(k in cpu) || $5 < cpu[k]) { cpu[k] = $5; wall[k] = $4 }
 	if ($6 > peak[k]) peak[k] = $6
 	fin[k] = $7
+	if (NF >= 10) { kept[k] = $9; live[$2 SUBSEP $3] = $10 }
 	if ($8 != "ok") bad[k] = $8
 	if (!($2 SUBSEP $3 in seen)) { seen[$2 SUBSEP $3] = 1; order[++n] = $2 SUBSEP $3 }
 }
@@ -77,15 +78,23 @@ END {
 	for (i = 2; i <= na; i++) printf " %s %.2f;", A[i], exp(lc[A[i]] / nc[A[i]])
 	printf "\nGeometric mean of peak RSS / glibc:"
 	for (i = 2; i <= na; i++) printf " %s %.2f;", A[i], exp(lp[A[i]] / nc[A[i]])
-	printf "\n\nFragmentation workload, RSS after freeing everything (KiB), by threads:\n\n| allocator |"
-	for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") printf " x%s peak | x%s final |", wt[2], wt[2] }
+	printf "\n\nFragmentation workload, RSS in MiB by threads: peak; with only the long-lived blocks alive (and that as a ratio to glibc); after freeing everything:\n\n| allocator |"
+	for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") printf " x%s peak | x%s kept | ratio | x%s final |", wt[2], wt[2], wt[2] }
 	printf "\n|---|"
-	for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") printf "---|---|" }
+	for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") printf "---|---|---|---|" }
 	printf "\n"
 	for (i = 1; i <= na; i++) {
 		printf "| %s |", A[i]
-		for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") { k = key(A[i], wt[1], wt[2]); printf " %d | %d |", peak[k], fin[k] } }
+		for (j = 1; j <= n; j++) {
+			split(order[j], wt, SUBSEP)
+			if (wt[1] != "frag") continue
+			k = key(A[i], wt[1], wt[2]); g = key("glibc", wt[1], wt[2])
+			printf " %.1f | %.1f | %.2f | %.1f |", peak[k] / 1024, kept[k] / 1024, (kept[g] > 0 ? kept[k] / kept[g] : 0), fin[k] / 1024
+		}
 		printf "\n"
 	}
+	printf "| (live data) |"
+	for (j = 1; j <= n; j++) { split(order[j], wt, SUBSEP); if (wt[1] == "frag") printf " | %.1f | | |", live[order[j]] / 1024 }
+	printf "\n"
 }' "$raw" | tee "$out/table.md"
 if [ -n "${BENCH_OUT:-}" ]; then cp "$out/table.md" "$BENCH_OUT"; fi
