@@ -587,16 +587,25 @@ static int c_command(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n,
 	return r ? -ENOMEM : 0;
 }
 
+static bool is3(const struct mc_kv_resp_arg *a, const char *s);
+
 static const struct cmd *lookup(const struct mc_kv_resp_arg *name)
 {
+	/* The first letter rules out most entries before the case-insensitive compare. */
+	char first = name->len ? (char)(name->p[0] | 0x20) : 0;
+
 	for (size_t i = 0; i < MC_ARRAY_SIZE(cmds); i++)
-		if (is(name, cmds[i].name))
+		if ((cmds[i].name[0] | 0x20) == first && is(name, cmds[i].name))
 			return &cmds[i];
 	return NULL;
 }
 
 enum mc_kv_cmd_class mc_kv_cmd_classify(const struct mc_kv_resp_arg *argv, size_t argc)
 {
+	if (argc && is3(&argv[0], "get"))
+		return MC_KV_CMD_READ;
+	if (argc && is3(&argv[0], "set"))
+		return MC_KV_CMD_WRITE;
 	const struct cmd *c = argc ? lookup(&argv[0]) : NULL;
 
 	return c ? c->cls : MC_KV_CMD_UNKNOWN;
