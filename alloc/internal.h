@@ -51,7 +51,28 @@ struct mcm_options {
 	size_t large_cache_max; /* bytes of freed large mappings kept for reuse */
 };
 extern struct mcm_options mcm_opt;
+#define MCM_OPTIONS_DEFAULT                                                                        \
+	{                                                                                          \
+		.small = true, .mmap_threshold = 256 << 10, .trim_threshold = 1 << 20,             \
+		.large_cache_max = 32 << 20,                                                       \
+	}
+/* Reads MCMALLOC_* from environ into mcm_opt; a bad value: one line on stderr, exit 127. */
 void mcm_options_read(void);
+
+/* ---- options.c ---- */
+
+struct mcm_opt_error {
+	const char *name;  /* the variable */
+	const char *value; /* its value, pointing into envp */
+	const char *why;   /* a static string */
+};
+/*
+ * Applies the MCMALLOC_* assignments of envp (NULL-terminated "NAME=value" strings; the
+ * first of each name counts, others are ignored) to o. Returns 0, or -EINVAL with e
+ * filled in for the first bad value (o then partly updated). envp may be NULL. Pure:
+ * no allocation, no output, no globals, so it is also what the fuzzer calls.
+ */
+int mcm_options_parse(struct mcm_options *o, const char *const *envp, struct mcm_opt_error *e);
 
 /* A fixed buffer that formats into itself and flushes with write(2). */
 struct mcm_out {

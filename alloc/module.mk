@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # alloc/: libmcmalloc.so (LD_PRELOAD replacement for the malloc family) and
 # libmcmallocapi.a (the same allocator under its mc_* names only, for linked tests).
-MCMALLOC_CORE := alloc/os.c alloc/block.c alloc/slab.c alloc/api.c alloc/dump.c
+MCMALLOC_CORE := alloc/os.c alloc/options.c alloc/block.c alloc/slab.c alloc/api.c alloc/dump.c
 
 # -fno-builtin: gcc must not turn our own code into calls to malloc/calloc.
 # -ftls-model=initial-exec: TLS access without __tls_get_addr (which may allocate).
@@ -23,3 +23,8 @@ mcmallocapi_CFLAGS = -ftls-model=initial-exec -fno-builtin
 BENCHES += alloc
 alloc_BENCH := bench/alloc/run.sh
 alloc_BENCH_DEPS = $(O)/lib/libmcmalloc.so
+
+# make fuzz F=alloc_options: the MCMALLOC_* option parser.
+FUZZERS += alloc_options
+alloc_options_FUZZ_SRCS := alloc/fuzz/options.c alloc/options.c
+alloc_options_FUZZ_CORPUS := alloc/fuzz/options_corpus

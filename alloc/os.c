@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The bottom layer: memory from the kernel, futex locks, MCMALLOC_* options and a
- * write(2)-based formatter. Nothing here may allocate or touch stdio: it runs inside
+ * The bottom layer: memory from the kernel, futex locks, reporting bad MCMALLOC_*
+ * options (options.c parses them) and a write(2)-based formatter. Nothing here may allocate or touch stdio: it runs inside
  * malloc, possibly before libc has finished starting up.
  */
 #include "internal.h"
@@ -17,12 +17,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-struct mcm_options mcm_opt = {
-	.small = true,
-	.mmap_threshold = 256 << 10,
-	.trim_threshold = 1 << 20,
-	.large_cache_max = 32 << 20,
-};
+struct mcm_options mcm_opt = MCM_OPTIONS_DEFAULT;
 
 static long futex(int *uaddr, int op, int val)
 {
@@ -113,105 +108,24 @@ int mcm_os_ncpu(void)
 
 extern char **environ;
 
-static const char *env(const char *name)
+void mcm_options_read(void)
 {
-	size_t n = strlen(name);
+	struct mcm_opt_error e;
 
 	/* environ may be NULL when ld.so allocates before libc is initialised. */
-	if (!environ)
-		return NULL;
-	for (char **e = environ; *e; e++)
-		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
-__attribute__((noreturn)) static void bad_option(const char *name, const char *val, const char *why)
-{
+	if (mcm_options_parse(&mcm_opt, (const char *const *)environ, &e) == 0)
+		return;
 	struct mcm_out o;
-
 	mcm_out_init(&o, 2);
 	mcm_out_str(&o, "mcmalloc: ");
-	mcm_out_str(&o, name);
+	mcm_out_str(&o, e.name);
 	mcm_out_str(&o, ": invalid value `");
-	mcm_out_str(&o, val);
+	mcm_out_str(&o, e.value);
 	mcm_out_str(&o, "`: ");
-	mcm_out_str(&o, why);
+	mcm_out_str(&o, e.why);
 	mcm_out_str(&o, "\n");
 	mcm_out_flush(&o);
 	_exit(127);
-}
-
-static bool opt_bool(const char *name, bool def)
-{
-	const char *v = env(name);
-
-	if (!v || !*v)
-		return def;
-	if (!strcmp(v, "1") || !strcmp(v, "yes") || !strcmp(v, "on"))
-		return true;
-	if (!strcmp(v, "0") || !strcmp(v, "no") || !strcmp(v, "off"))
-		return false;
-	bad_option(name, v, "expected 0 or 1");
-}
-
-/* A size: decimal with an optional k, m or g suffix (binary units). */
-static size_t opt_size(const char *name, size_t def, size_t min, size_t max)
-{
-	const char *v = env(name), *s;
-	uint64_t n = 0;
-
-	if (!v || !*v)
-		return def;
-	for (s = v; *s >= '0' && *s <= '9'; s++) {
-		if (n > (UINT64_MAX - 9) / 10)
-			bad_option(name, v, "too large");
-		n = n * 10 + (uint64_t)(*s - '0');
-	}
-	if (s == v)
-		bad_option(name, v, "expected a size such as 262144 or 256k");
-	unsigned shift = 0;
-	switch (*s) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		s++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		s++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		s++;
-		break;
-	}
-	if (*s)
-		bad_option(name, v, "expected a size such as 262144 or 256k");
-	if (n > (max >> shift) || (n << shift) < min)
-		bad_option(name, v, "out of range");
-	return (size_t)(n << shift);
-}
-
-void mcm_options_read(void)
-{
-	mcm_opt.check = opt_bool("MCMALLOC_CHECK", false);
-	mcm_opt.stats = opt_bool("MCMALLOC_STATS", false);
-	mcm_opt.small = opt_bool("MCMALLOC_SMALL", true);
-	mcm_opt.dump = env("MCMALLOC_DUMP");
-	if (mcm_opt.dump && !*mcm_opt.dump)
-		mcm_opt.dump = NULL;
-	mcm_opt.mmap_threshold =
-		opt_size("MCMALLOC_MMAP_THRESHOLD", mcm_opt.mmap_threshold, 16 << 10, 1ul << 30);
-	mcm_opt.trim_threshold =
-		opt_size("MCMALLOC_TRIM_THRESHOLD", mcm_opt.trim_threshold, 64 << 10, 1ul << 40);
-	/* As in glibc: a threshold the user chose is not moved by the adaptation. */
-	mcm_opt.threshold_fixed =
-		env("MCMALLOC_MMAP_THRESHOLD") != NULL || env("MCMALLOC_TRIM_THRESHOLD") != NULL;
-	mcm_opt.large_cache_max =
-		opt_size("MCMALLOC_LARGE_CACHE", mcm_opt.large_cache_max, 0, 1ul << 32);
 }
 
 /* ---- output ---- */
