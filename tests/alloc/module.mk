@@ -7,6 +7,6 @@ TESTS_alloc_PROGS := api_linked
 TESTS_alloc_HELPERS := misuse
 TESTS_alloc_LIBS := mcmallocapi
 TESTS_alloc_LDLIBS := -lpthread -ldl
-TESTS_alloc_SCRIPTS := preload.sh check.sh prog_bash.sh prog_python.sh prog_git.sh prog_gcc.sh \
+TESTS_alloc_SCRIPTS := preload.sh check.sh lib_helpers.sh prog_bash.sh prog_python.sh prog_git.sh prog_gcc.sh \
 	prog_sqlite.sh prog_redis.sh prog_nginx.sh
 TESTS_alloc_DEPS = $(O)/lib/libmcmalloc.so

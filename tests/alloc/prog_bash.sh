@@ -27,7 +27,7 @@ printf '%s\n' "${!h[@]}" | sort | md5sum
 SH
 	cd "$ALLOC_TMP"
 	alloc_same_output bash bash ./w.sh
-	LD_PRELOAD=$ALLOC_LIB bash -c 'cat /proc/$$/maps' | alloc_maps_have_lib || fail "bash did not map libmcmalloc"
+	alloc_preload bash -c 'cat /proc/$$/maps' | alloc_maps_have_lib || fail "bash did not map libmcmalloc"
 }
 
 ktap_run bash_workload t_bash_workload

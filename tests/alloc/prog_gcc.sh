@@ -31,7 +31,7 @@ int main(void)
 	return 0;
 }
 C
-	LD_PRELOAD=$ALLOC_LIB gcc -O2 -o p p.c
+	alloc_preload gcc -O2 -o p p.c
 	alloc_same_output prog ./p
 }
 

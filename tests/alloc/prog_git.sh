@@ -16,20 +16,20 @@ t_git() {
 	export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.com GIT_COMMITTER_NAME=t \
 		GIT_COMMITTER_EMAIL=t@example.com GIT_AUTHOR_DATE='2024-01-01T00:00:00Z' \
 		GIT_COMMITTER_DATE='2024-01-01T00:00:00Z' GIT_CONFIG_NOSYSTEM=1 HOME=$ALLOC_TMP
-	local L=$ALLOC_LIB
-	LD_PRELOAD=$L git init -q .
-	LD_PRELOAD=$L git add -A
-	LD_PRELOAD=$L git commit -q -m "copy of /usr/include"
+	alloc_preload git init -q .
+	alloc_preload git add -A
+	alloc_preload git commit -q -m "copy of /usr/include"
 	local tree want
-	tree=$(LD_PRELOAD=$L git log -1 --format=%T)
+	tree=$(alloc_preload git log -1 --format=%T)
 	# The same tree computed by git on glibc malloc, in a scratch index.
 	want=$(GIT_INDEX_FILE=$ALLOC_TMP/plain.idx sh -c 'git add -A && git write-tree')
 	assert_eq "$want" "$tree" "tree id"
-	assert_eq 1 "$(LD_PRELOAD=$L git log --oneline | wc -l)"
-	LD_PRELOAD=$L git gc -q
-	LD_PRELOAD=$L git fsck --no-progress --strict
+	assert_eq 1 "$(alloc_preload git log --oneline | wc -l)"
+	alloc_preload git gc -q
+	alloc_preload git fsck --no-progress --strict
+	alloc_same_output git_log git log --stat --format='%H %T %s'
 	local n
-	n=$(LD_PRELOAD=$L git ls-files | wc -l)
+	n=$(alloc_preload git ls-files | wc -l)
 	assert_eq "$(git ls-files | wc -l)" "$n"
 	[ "$n" -gt 1000 ] || fail "only $n files committed"
 }

@@ -10,15 +10,11 @@ alloc_tmpdir
 # nginx workers drop to www-data when started by root: they must read the docroot.
 chmod 755 "$ALLOC_TMP"
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_nginx NAME PRELOAD: sets PORT and PID (the master).
 start_nginx() {
 	local d=$ALLOC_TMP/$1
 	mkdir -p "$d/www" "$d/tmp"
-	PORT=$(free_port)
+	PORT=$(alloc_free_port)
 	cp "$ALLOC_TMP/big.bin" "$d/www/big.bin"
 	printf 'hello from nginx\n' >"$d/www/index.html"
 	cat >"$d/nginx.conf" <<CONF
@@ -39,17 +35,13 @@ http {
 	}
 }
 CONF
-	if [ "$2" = 1 ]; then
-		LD_PRELOAD=$ALLOC_LIB nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
-	else
-		nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
-	fi
+	local run=()
+	# env, not the alloc_preload function: $! must be the server itself.
+	[ "$2" = 1 ] && run=(env LD_PRELOAD="$ALLOC_LIB")
+	"${run[@]}" nginx -p "$d" -c "$d/nginx.conf" -e "$d/error.log" &
 	PID=$!
 	ktap_cleanup "kill $PID"
-	for _ in $(seq 100); do
-		curl -fs "http://127.0.0.1:$PORT/" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	alloc_wait_for curl -fs "http://127.0.0.1:$PORT/" && return 0
 	cat "$d/error.log"
 	fail "nginx did not start"
 }

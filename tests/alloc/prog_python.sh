@@ -13,7 +13,7 @@ alloc_tmpdir
 t_cpython_tests() {
 	"$PY" -c 'import test.test_dict' 2>/dev/null || skip "CPython test suite not installed (libpython3-testsuite)"
 	local out rc=0
-	out=$(cd "$ALLOC_TMP" && LD_PRELOAD=$ALLOC_LIB "$PY" -m test test_dict test_list test_set \
+	out=$(cd "$ALLOC_TMP" && alloc_preload "$PY" -m test test_dict test_list test_set \
 		test_json test_re test_collections test_bytes 2>&1) || rc=$?
 	printf '%s\n' "$out" | tail -4
 	assert_eq 0 "$rc"

@@ -8,28 +8,19 @@ alloc_require_lib
 require_tool redis-server redis-cli redis-benchmark
 alloc_tmpdir
 
-free_port() {
-	/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # start_redis NAME PRELOAD: starts a server, sets PORT and PID, registers its cleanup.
 start_redis() {
 	local dir=$ALLOC_TMP/$1
 	mkdir -p "$dir"
-	PORT=$(free_port)
-	if [ "$2" = 1 ]; then
-		LD_PRELOAD=$ALLOC_LIB redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" \
-			--save '' --appendonly no --daemonize no --logfile "$dir/log" &
-	else
-		redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" --save '' \
-			--appendonly no --daemonize no --logfile "$dir/log" &
-	fi
+	PORT=$(alloc_free_port)
+	local run=()
+	# env, not the alloc_preload function: $! must be the server itself.
+	[ "$2" = 1 ] && run=(env LD_PRELOAD="$ALLOC_LIB")
+	"${run[@]}" redis-server --bind 127.0.0.1 --port "$PORT" --dir "$dir" --save '' \
+		--appendonly no --daemonize no --logfile "$dir/log" &
 	PID=$!
 	ktap_cleanup "kill $PID"
-	for _ in $(seq 100); do
-		redis-cli -p "$PORT" ping >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
+	alloc_wait_for redis-cli -p "$PORT" ping && return 0
 	cat "$dir/log"
 	fail "redis-server did not start"
 }
