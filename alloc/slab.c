@@ -334,12 +334,17 @@ void *mcm_slab_alloc_slow(struct mcm_heap *h, unsigned cls)
 		if (pg != &empty_page) {
 			if (pg->free)
 				return pop(h, pg);
+			/*
+			 * Objects other threads freed before never-used ones: extending first
+			 * would fault in the whole page while freed objects wait (a producer/
+			 * consumer pair then holds a full page per class).
+			 */
+			if (__atomic_load_n(&pg->thread_free, __ATOMIC_RELAXED) && collect(pg))
+				return pop(h, pg);
 			if (pg->bump < pg->end) {
 				extend(pg);
 				return pop(h, pg);
 			}
-			if (collect(pg))
-				return pop(h, pg);
 			h->cur[cls] = &empty_page;
 			if (!retire_full(h, pg)) {
 				h->cur[cls] = pg;
