@@ -32,7 +32,6 @@ int mcm_narenas = 1;
 /* The adaptive mmap threshold stops here (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
 #define THRESHOLD_MAX (32ul << 20)
 
-static size_t arena_freed[MCM_MAX_ARENAS];
 #ifdef MCM_OVERRIDE
 static bool brk_failed;
 #else
@@ -663,9 +662,9 @@ void mcm_block_free(void *p)
 	a->in_use -= sz;
 	hdr_flags(b, b->flags & ~MCM_B_INUSE);
 	release(a, b);
-	arena_freed[a->index] += sz;
-	if (arena_freed[a->index] > SWEEP_BYTES && arena_freed[a->index] > mmap_threshold()) {
-		arena_freed[a->index] = 0;
+	a->freed += sz;
+	if (a->freed > SWEEP_BYTES && a->freed > mmap_threshold()) {
+		a->freed = 0;
 		sweep(a, mmap_threshold());
 	}
 	mcm_unlock(&a->lock);
@@ -1054,7 +1053,7 @@ void mcm_block_arena_idle(struct mcm_arena *a)
 	 * threads one after another would refault it all. What stays is the sweep's bound.
 	 */
 	sweep(a, mmap_threshold());
-	arena_freed[a->index] = 0;
+	a->freed = 0;
 	mcm_unlock(&a->lock);
 }
 

@@ -172,8 +172,14 @@ struct mcm_arena {
 	uintptr_t clean_lo, clean_hi;
 	size_t mapped; /* bytes of segments including the brk heap */
 	size_t in_use; /* bytes of allocated blocks, headers included */
+	size_t freed;  /* bytes freed since the last sweep */
 	uint64_t n_grow, n_trim;
-};
+	/*
+	 * Cache-line aligned: arenas sit side by side, and the counters at the end of one
+	 * shared a line with the lock of the next, so two threads on their own arenas
+	 * still bounced that line on every big malloc and free.
+	 */
+} __attribute__((aligned(64)));
 
 #define MCM_MAX_ARENAS 64
 extern struct mcm_arena mcm_arenas[MCM_MAX_ARENAS];
