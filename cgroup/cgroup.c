@@ -530,3 +530,42 @@ int mc_cgroup_dirfd(const struct mc_cgroup *cg, struct mc_err *err)
 		return mc_err_set(err, errno, "open `%s`", cg->dirs[0].path);
 	return fd;
 }
+
+int mc_cgroup_prime_path(char *buf, size_t size, struct mc_err *err)
+{
+	const struct cgroup_root *root;
+	mc_autofree char *self = NULL;
+	const struct cgroup_v1_mount *m;
+	const char *base;
+	int r;
+
+	if ((r = get_root(&root, err)) < 0)
+		return r;
+	if (root->fake || root->version != MC_CGROUP_V1 || root->n_v1 == 0)
+		return mc_err_setx(err, ENOTSUP, "no cgroup migration to prime");
+	if ((r = mc_fs_read_file("/proc/self/cgroup", &self, NULL, 1 << 16, err)) < 0)
+		return r;
+	/* "ID:CONTROLLERS:PATH" lines; the first hierarchy we know is as good as any. */
+	m = &root->v1[0];
+	base = strrchr(m->dir, '/');
+	base = base ? base + 1 : m->dir;
+	for (char *line = self, *next; line && *line; line = next) {
+		char *ctl, *path;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		ctl = strchr(line, ':');
+		path = ctl ? strchr(ctl + 1, ':') : NULL;
+		if (!path)
+			continue;
+		*path++ = '\0';
+		if (strcmp(ctl + 1, base))
+			continue;
+		if ((size_t)snprintf(buf, size, "%s%s%scgroup.procs", m->dir, path,
+				     path[strlen(path) - 1] == '/' ? "" : "/") >= size)
+			return mc_err_setx(err, ENAMETOOLONG, "cgroup path too long");
+		return 0;
+	}
+	return mc_err_setx(err, ENOTSUP, "no `%s` line in /proc/self/cgroup", base);
+}

@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -229,7 +230,19 @@ struct rt_launch {
 	bool interactive;
 	/* foreground run: report the exit status first, clean up in a child after */
 	bool defer_cleanup;
+	/* the cgroup migration lock warm-up thread (rt_prime_start) */
+	pthread_t prime;
+	bool prime_started;
+	char prime_path[PATH_MAX];
 };
+/*
+ * rt_prime_start: starts a thread that writes our pid to our own cgroup.procs (see
+ * mc_cgroup_prime_path) while the caller prepares the container; rt_prime_join waits
+ * for it (a no-op when none runs). Joined before clone: a thread exiting during the
+ * clone could leave the child a libc lock held by nobody.
+ */
+void rt_prime_start(struct rt_launch *l);
+void rt_prime_join(struct rt_launch *l);
 /* rt_launch_monitor: cgroup, clone, sync, wait; run (fg), the monitor and start.
  * On failure *status is 125, 126 or 127 and everything made is removed. */
 int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,

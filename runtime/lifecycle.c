@@ -122,6 +122,8 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		return mc_err_setx(err, EINVAL,
 				   "invalid container name `%s`: want [a-zA-Z0-9][a-zA-Z0-9_.-]*",
 				   o->name);
+	if (!o->detach)
+		rt_prime_start(&l);
 	rt_new_id(l.st.id);
 	mc_strlcpy(l.st.name, o->name ? o->name : "", sizeof(l.st.name));
 	if (!o->name)
@@ -189,6 +191,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		r = rt_start_detached(ctx, &l, status, err);
 	else
 		r = rt_launch_monitor(&l, -1, status, oom_killed, err);
+	rt_prime_join(&l);
 	if (r < 0) {
 		/* Never started: nothing of it may stay behind. */
 		struct mc_err e2 = { 0 };
@@ -199,6 +202,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	rt_config_release(&c);
 	return r;
 out_state:
+	rt_prime_join(&l);
 	free(text);
 	rt_config_release(&c);
 	mc_fs_rm_rf(l.state_dir, NULL);
@@ -323,9 +327,16 @@ int mc_rt_start(const struct mc_rt_ctx *ctx, const char *id, struct mc_err *err)
 	r = load(ctx, id, &l.st, err);
 	if (r == 0 && rt_state_effective(&l.st) == MC_RT_RUNNING)
 		r = mc_err_setx(err, EBUSY, "container %s is already running", l.st.name);
+	rt_unlock(lk);
+	/*
+	 * The monitor records the exit first and then releases the network and the
+	 * cgroup: `stop; start` may find it finishing that. Give it 10 s.
+	 */
+	for (int i = 0; r == 0 && i < 1000 && rt_proc_alive(l.st.monitor_pid, l.st.monitor_start);
+	     i++)
+		mc_time_sleep_ns(10 * 1000 * 1000);
 	if (r == 0 && rt_proc_alive(l.st.monitor_pid, l.st.monitor_start))
 		r = mc_err_setx(err, EBUSY, "container %s is still being stopped", l.st.name);
-	rt_unlock(lk);
 	if (r < 0)
 		return r;
 	rt_state_dir(ctx, id, l.state_dir, sizeof(l.state_dir));

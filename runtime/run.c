@@ -222,6 +222,44 @@ static void phase(const char *what)
 
 /* ---- the launch ---- */
 
+/*
+ * The warm-up: the v1 attach of a container (a cgroup.procs write) takes the
+ * kernel's cgroup migration lock, whose writer waits for an RCU grace period unless
+ * another writer came within the last one: ~15 ms here, on the critical path between
+ * clone and exec. A no-op migration of ourselves, started first thing, pays it while
+ * we build the config, the state and the layers. The thread only does open, write
+ * and close on a path built before it starts: no allocation, no stdio.
+ */
+static void *prime_main(void *arg)
+{
+	struct rt_launch *l = arg;
+	char pid[24];
+	int fd = open(l->prime_path, O_WRONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		int n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+
+		/* Best-effort: a failed warm-up only means the attach waits by itself. */
+		if (write(fd, pid, (size_t)n) < 0)
+			n = 0;
+		close(fd);
+	}
+	return NULL;
+}
+
+void rt_prime_start(struct rt_launch *l)
+{
+	l->prime_started = mc_cgroup_prime_path(l->prime_path, sizeof(l->prime_path), NULL) == 0 &&
+			   pthread_create(&l->prime, NULL, prime_main, l) == 0;
+}
+
+void rt_prime_join(struct rt_launch *l)
+{
+	if (l->prime_started)
+		pthread_join(l->prime, NULL);
+	l->prime_started = false;
+}
+
 static void state_set_exited(struct rt_launch *l, int code, bool oom)
 {
 	int lk = rt_lock(l->ctx, l->st.id, NULL);
@@ -276,7 +314,7 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 
 /*
  * cleanup_in_background: a foreground `run` reports the exit status right after
- * release_visible, and a child of ours, in its own session with stdio on /dev/null
+ * release_visible, and a child of ours, in its own process group with stdio on /dev/null
  * (a caller reading our output sees EOF now), does release_rest. Deleting a veth
  * waits for RCU in the kernel (10-30 ms), removing layers costs ext4 metadata
  * writes, a cgroup rmdir may wait for dying tasks; none of it changes the result
@@ -300,13 +338,22 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 	if (pid == 0) {
 		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 
-		setsid();
+		/* Our caller's ^C, hangup and group kills are not for the cleaner. */
+		setpgid(0, 0);
+		signal(SIGINT, SIG_IGN);
+		signal(SIGQUIT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
 		for (int fd = 0; fd < 3 && nul >= 0; fd++)
 			dup2(nul, fd);
 		release_rest(l, cg, net_attached);
 		rt_unlock(lk);
 		_exit(0);
 	}
+	/*
+	 * Its own process group before we return (the child's own setpgid may not have
+	 * run yet): a caller that kills our group once we exited must not hit it.
+	 */
+	setpgid(pid, pid);
 	/* The lock is the open file's: the child's copy keeps it held. */
 	rt_unlock(lk);
 	mc_cgroup_free(cg);
@@ -383,6 +430,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	ca.ov = c->lower ? &ov : NULL;
 	ca.sync = sv[1];
 	phase("cgroup created");
+	rt_prime_join(l);
 	cgfd = mc_cgroup_version(cg) == MC_CGROUP_V2 ? mc_cgroup_dirfd(cg, NULL) : -1;
 	f.pid = clone_child(flags, cgfd, &in_cgroup);
 	if (f.pid < 0) {

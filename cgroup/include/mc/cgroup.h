@@ -154,6 +154,19 @@ int mc_cgroup_kill(struct mc_cgroup *cg, int sig, struct mc_err *err);
  */
 int mc_cgroup_destroy(struct mc_cgroup *cg, struct mc_err *err);
 
+/*
+ * mc_cgroup_prime_path: the cgroup.procs file of the caller's own cgroup in one
+ * hierarchy, into @buf. Writing the caller's pid there is a migration to where it
+ * already is: it changes nothing, but it takes the kernel's cgroup migration lock
+ * (cgroup_threadgroup_rwsem), whose writer waits for an RCU grace period (~10-30 ms)
+ * unless another writer did within the last grace period. A runtime that writes it
+ * in a thread while it prepares a container finds the lock warm when it attaches the
+ * container (the write itself needs no allocation: safe in a thread next to clone).
+ * -ENOTSUP on a fake root, when CLONE_INTO_CGROUP makes attaching unnecessary (v2)
+ * or when /proc/self/cgroup has no usable line.
+ */
+int mc_cgroup_prime_path(char *buf, size_t size, struct mc_err *err);
+
 /* mc_cgroup_free: frees the handle only; the kernel object stays. NULL is a no-op. */
 void mc_cgroup_free(struct mc_cgroup *cg);
 
