@@ -8,7 +8,7 @@
 set -euo pipefail
 : "${MC_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MC_BUILD:=$MC_SRC/build}"
-REPS=${REPS:-2}
+REPS=${REPS:-3}
 THREADS=${THREADS:-"1 2 8"}
 WORKLOADS=${WORKLOADS:-"larson xmalloc realloc frag large scratch"}
 lib=/usr/lib/x86_64-linux-gnu
