@@ -9,7 +9,6 @@
 
 #include <jansson.h>
 #include <limits.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -230,16 +229,13 @@ struct rt_launch {
 	bool interactive;
 	/* foreground run: report the exit status first, clean up in a child after */
 	bool defer_cleanup;
-	/* the cgroup migration lock warm-up thread (rt_prime_start) */
-	pthread_t prime;
-	bool prime_started;
-	char prime_path[PATH_MAX];
+	/* the cgroup migration lock warm-up helper (rt_prime_start), -1: none */
+	pid_t prime_pid;
 };
 /*
- * rt_prime_start: starts a thread that writes our pid to our own cgroup.procs (see
- * mc_cgroup_prime_path) while the caller prepares the container; rt_prime_join waits
- * for it (a no-op when none runs). Joined before clone: a thread exiting during the
- * clone could leave the child a libc lock held by nobody.
+ * rt_prime_start: forks a helper that writes its pid to its own cgroup.procs (see
+ * mc_cgroup_prime_path) while the caller prepares the container; rt_prime_join reaps
+ * it (a no-op when none runs). Call rt_prime_start before taking any lock.
  */
 void rt_prime_start(struct rt_launch *l);
 void rt_prime_join(struct rt_launch *l);

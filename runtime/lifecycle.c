@@ -104,7 +104,7 @@ static int bundle_spec(const char *bundle, const char *id, json_t **out, char *a
 int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *status,
 	      bool *oom_killed, char id_out[MC_RT_ID_LEN + 1], struct mc_err *err)
 {
-	struct rt_launch l = { .ctx = ctx };
+	struct rt_launch l = { .ctx = ctx, .prime_pid = -1 };
 	struct rt_config c;
 	char cfgpath[PATH_MAX];
 	json_t *spec = NULL;

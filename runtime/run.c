@@ -226,38 +226,38 @@ static void phase(const char *what)
  * The warm-up: the v1 attach of a container (a cgroup.procs write) takes the
  * kernel's cgroup migration lock, whose writer waits for an RCU grace period unless
  * another writer came within the last one: ~15 ms here, on the critical path between
- * clone and exec. A no-op migration of ourselves, started first thing, pays it while
- * we build the config, the state and the layers. The thread only does open, write
- * and close on a path built before it starts: no allocation, no stdio.
+ * clone and exec. A helper process migrates itself to the cgroup it is in (changing
+ * nothing) first thing, and pays that wait while we build the config, the state and
+ * the layers. A process, not a thread: the container child is cloned from us by a
+ * raw syscall, and glibc in a child of a multi-threaded process would wait forever
+ * for the vanished thread in setgroups/setresuid (its setxid broadcast).
  */
-static void *prime_main(void *arg)
-{
-	struct rt_launch *l = arg;
-	char pid[24];
-	int fd = open(l->prime_path, O_WRONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		int n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-
-		/* Best-effort: a failed warm-up only means the attach waits by itself. */
-		if (write(fd, pid, (size_t)n) < 0)
-			n = 0;
-		close(fd);
-	}
-	return NULL;
-}
-
 void rt_prime_start(struct rt_launch *l)
 {
-	l->prime_started = mc_cgroup_prime_path(l->prime_path, sizeof(l->prime_path), NULL) == 0 &&
-			   pthread_create(&l->prime, NULL, prime_main, l) == 0;
+	char path[PATH_MAX], pid[24];
+	int fd, n;
+
+	l->prime_pid = -1;
+	if (mc_cgroup_prime_path(path, sizeof(path), NULL) < 0)
+		return;
+	l->prime_pid = fork();
+	if (l->prime_pid != 0)
+		return;
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	/* Best-effort: a failed warm-up only means the attach waits by itself. */
+	if (fd >= 0 && write(fd, pid, (size_t)n) < 0)
+		n = 0;
+	_exit(0);
 }
 
 void rt_prime_join(struct rt_launch *l)
 {
-	if (l->prime_started)
-		pthread_join(l->prime, NULL);
-	l->prime_started = false;
+	if (l->prime_pid <= 0)
+		return;
+	while (waitpid(l->prime_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	l->prime_pid = -1;
 }
 
 static void state_set_exited(struct rt_launch *l, int code, bool oom)
@@ -373,6 +373,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	int sv[2] = { -1, -1 }, r, wstatus = 0, child_status = MC_RT_EXIT_RUNTIME, cgfd;
 	sigset_t fwd, old;
 	bool net_attached = false, in_cgroup, joined_sent;
+	enum mc_cgroup_version cgv;
 
 	*oom = false;
 	phase("launch");
@@ -392,7 +393,16 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		ov.volatile_upper = l->st.auto_rm;
 	}
 	phase("overlay dirs");
-	if (mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
+	/*
+	 * cgroup v2: the cgroup exists before clone, which starts the child in it. v1:
+	 * it is made after clone, while the child sets itself up: every cgroupfs change
+	 * waits for the migration lock warm-up, and that wait then overlaps the mounts.
+	 */
+	if (mc_cgroup_detect(&cgv, err) < 0) {
+		mc_err_wrap(err, "cgroup");
+		goto out_overlay;
+	}
+	if (cgv == MC_CGROUP_V2 && mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_overlay;
 	}
@@ -429,9 +439,8 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	ca.sigmask = old;
 	ca.ov = c->lower ? &ov : NULL;
 	ca.sync = sv[1];
-	phase("cgroup created");
-	rt_prime_join(l);
-	cgfd = mc_cgroup_version(cg) == MC_CGROUP_V2 ? mc_cgroup_dirfd(cg, NULL) : -1;
+	phase("clone prepared");
+	cgfd = cg ? mc_cgroup_dirfd(cg, NULL) : -1;
 	f.pid = clone_child(flags, cgfd, &in_cgroup);
 	if (f.pid < 0) {
 		mc_err_set(err, errno, "clone");
@@ -465,6 +474,12 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		mc_err_set(err, -r, "start the container process");
 		goto out_kill;
 	}
+	rt_prime_join(l);
+	if (!cg && mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
+		mc_err_wrap(err, "cgroup");
+		goto out_kill;
+	}
+	phase("cgroup created");
 	if (!in_cgroup && mc_cgroup_attach(cg, f.pid, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_kill;

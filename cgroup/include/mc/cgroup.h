@@ -159,9 +159,9 @@ int mc_cgroup_destroy(struct mc_cgroup *cg, struct mc_err *err);
  * hierarchy, into @buf. Writing the caller's pid there is a migration to where it
  * already is: it changes nothing, but it takes the kernel's cgroup migration lock
  * (cgroup_threadgroup_rwsem), whose writer waits for an RCU grace period (~10-30 ms)
- * unless another writer did within the last grace period. A runtime that writes it
- * in a thread while it prepares a container finds the lock warm when it attaches the
- * container (the write itself needs no allocation: safe in a thread next to clone).
+ * unless another writer did within the last grace period. A runtime that has a
+ * helper process write the helper's own pid there while it prepares a container
+ * finds the lock warm when it attaches the container.
  * -ENOTSUP on a fake root, when CLONE_INTO_CGROUP makes attaching unnecessary (v2)
  * or when /proc/self/cgroup has no usable line.
  */
