@@ -220,6 +220,8 @@ void rt_new_id(char id[MC_RT_ID_LEN + 1]);
 void rt_cgroup_path(const char *id, char *out, size_t size);
 
 /* run.c */
+/* rt_phase: with MC_RT_TRACE set, prints the ms since the first call and @what. */
+void rt_phase(const char *what);
 struct rt_launch {
 	const struct mc_rt_ctx *ctx;
 	struct rt_config *c;

@@ -122,8 +122,10 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		return mc_err_setx(err, EINVAL,
 				   "invalid container name `%s`: want [a-zA-Z0-9][a-zA-Z0-9_.-]*",
 				   o->name);
+	rt_phase("run");
 	if (!o->detach)
 		rt_prime_start(&l);
+	rt_phase("warm-up started");
 	rt_new_id(l.st.id);
 	mc_strlcpy(l.st.name, o->name ? o->name : "", sizeof(l.st.name));
 	if (!o->name)
@@ -150,10 +152,12 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		rt_unlock(lk);
 		return r;
 	}
+	rt_phase("name checked, state dir made");
 	if (o->bundle)
 		r = bundle_spec(o->bundle, l.st.id, &spec, l.st.bundle, err);
 	else
 		r = rt_spec_from_opts(ctx, o, l.st.id, l.state_dir, &spec, err);
+	rt_phase("spec built");
 	if (r < 0)
 		goto out_state;
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -166,7 +170,9 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	r = rt_write_volatile(cfgpath, text, strlen(text), 0600, err);
 	if (r < 0)
 		goto out_state;
+	rt_phase("config.json written");
 	r = rt_config_parse(text, strlen(text), o->bundle ? l.st.bundle : NULL, &c, err);
+	rt_phase("config parsed");
 	if (r < 0) {
 		mc_err_wrap(err, "config.json");
 		goto out_state;

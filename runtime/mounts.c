@@ -292,6 +292,7 @@ int rt_rootfs_setup(const struct rt_config *c, const struct mc_rootfs_overlay *o
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return mc_err_set(err, errno, "make `/` private");
 	if (ov && c->lower) {
+		rt_phase("child: mounting the overlay");
 		if (mc_rootfs_overlay_mount(c->lower, ov, err) < 0)
 			return -err->code;
 	} else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
@@ -308,6 +309,7 @@ int rt_rootfs_setup(const struct rt_config *c, const struct mc_rootfs_overlay *o
 		    !strcmp(c->mounts[i].type, "tmpfs"))
 			dev_tmpfs = true;
 	}
+	rt_phase("child: mounts done");
 	if (dev_tmpfs && make_devices(root, c->ns[RT_NS_USER], err) < 0)
 		return -err->code;
 	if (c->terminal && open_console(root, rootfd, sync, console_out, err) < 0)

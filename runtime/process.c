@@ -271,6 +271,7 @@ void rt_child_main(struct rt_child_args *a)
 		mc_err_wrap(&err, "network");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}
+	rt_phase("child: GO");
 	if (rt_rootfs_setup(c, a->ov, a->sync, &tty, &err) < 0) {
 		mc_err_wrap(&err, "setup rootfs");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
@@ -286,6 +287,7 @@ void rt_child_main(struct rt_child_args *a)
 	 * before this point, so every limit, device rule and interface is in place
 	 * before exec: only the setup's own allocations were charged to the runtime.
 	 */
+	rt_phase("child: rootfs ready");
 	r = rt_sync_recv(a->sync, &m, NULL);
 	if (r <= 0 || m.type != RT_SYNC_JOINED)
 		_exit(MC_RT_EXIT_RUNTIME);
@@ -310,10 +312,12 @@ void rt_child_main(struct rt_child_args *a)
 	if (a->log_fd >= 0)
 		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	/* Last: the filter may deny what the steps above needed (mount, unshare...). */
+	rt_phase("child: joined, credentials set");
 	if (rt_seccomp_apply(c->seccomp, &err) < 0) {
 		mc_err_wrap(&err, "seccomp");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}
+	rt_phase("child: seccomp loaded, exec");
 	if (!c->init) {
 		r = rt_exec_command(c, c->args, c->env, &err);
 		rt_sync_fail(a->sync, r, &err);

@@ -206,7 +206,7 @@ void rt_fwd_sigset(sigset_t *set)
 }
 
 /* MC_RT_TRACE=1 prints the time of each phase of a run (for benchmarks). */
-static void phase(const char *what)
+void rt_phase(const char *what)
 {
 	static uint64_t t0;
 	static int on = -1;
@@ -227,8 +227,8 @@ static void phase(const char *what)
  * kernel's cgroup migration lock, whose writer waits for an RCU grace period unless
  * another writer came within the last one: ~15 ms here, on the critical path between
  * clone and exec. A helper process migrates itself to the cgroup it is in (changing
- * nothing) first thing, and pays that wait while we build the config, the state and
- * the layers. A process, not a thread: the container child is cloned from us by a
+ * nothing) first thing, pays that wait while we build the config, the state and the
+ * layers, and keeps the lock warm until the attach is done. A process, not a thread: the container child is cloned from us by a
  * raw syscall, and glibc in a child of a multi-threaded process would wait forever
  * for the vanished thread in setgroups/setresuid (its setxid broadcast).
  */
@@ -245,9 +245,14 @@ void rt_prime_start(struct rt_launch *l)
 		return;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	/* Best-effort: a failed warm-up only means the attach waits by itself. */
-	if (fd >= 0 && write(fd, pid, (size_t)n) < 0)
-		n = 0;
+	/*
+	 * Again every millisecond until rt_prime_join kills us (2 s at most): the lock
+	 * goes cold one grace period after its last writer, and a grace period may be
+	 * shorter than our preparation. Best-effort: a failed write only means the
+	 * attach waits by itself.
+	 */
+	for (int i = 0; i < 2000 && fd >= 0 && write(fd, pid, (size_t)n) >= 0; i++)
+		mc_time_sleep_ns(1000 * 1000);
 	_exit(0);
 }
 
@@ -255,6 +260,7 @@ void rt_prime_join(struct rt_launch *l)
 {
 	if (l->prime_pid <= 0)
 		return;
+	kill(l->prime_pid, SIGKILL);
 	while (waitpid(l->prime_pid, NULL, 0) < 0 && errno == EINTR)
 		;
 	l->prime_pid = -1;
@@ -305,7 +311,7 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 	/* Best-effort: a cgroup that will not go away is reported; `rm` retries. */
 	if (mc_cgroup_destroy(cg, &e) < 0)
 		mc_log_warn("remove cgroup: %s", e.msg);
-	phase("cgroup destroyed");
+	rt_phase("cgroup destroyed");
 	if (net_attached && net_hook.exited && net_hook.release)
 		net_hook.release(l->st.id, l->c->network, net_hook.arg);
 	if (l->st.auto_rm && mc_rootfs_overlay_paths(l->ctx->data_root, l->st.id, &ov, NULL) == 0)
@@ -376,7 +382,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	enum mc_cgroup_version cgv;
 
 	*oom = false;
-	phase("launch");
+	rt_phase("launch");
 	if (c->lower) {
 		uid_t owner = 0;
 		gid_t group = 0;
@@ -392,7 +398,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 			return mc_err_wrap(err, "rootfs");
 		ov.volatile_upper = l->st.auto_rm;
 	}
-	phase("overlay dirs");
+	rt_phase("overlay dirs");
 	/*
 	 * cgroup v2: the cgroup exists before clone, which starts the child in it. v1:
 	 * it is made after clone, while the child sets itself up: every cgroupfs change
@@ -439,7 +445,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	ca.sigmask = old;
 	ca.ov = c->lower ? &ov : NULL;
 	ca.sync = sv[1];
-	phase("clone prepared");
+	rt_phase("clone prepared");
 	cgfd = cg ? mc_cgroup_dirfd(cg, NULL) : -1;
 	f.pid = clone_child(flags, cgfd, &in_cgroup);
 	if (f.pid < 0) {
@@ -455,7 +461,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	close(sv[1]);
 	sv[1] = -1;
 
-	phase("cloned");
+	rt_phase("cloned");
 	/* The id maps first: the child's setup runs as root of its user namespace. */
 	if (flags & CLONE_NEWUSER) {
 		if (write_idmap(f.pid, "uid_map", c->uid_maps, c->n_uid_maps, err) < 0 ||
@@ -474,17 +480,17 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		mc_err_set(err, -r, "start the container process");
 		goto out_kill;
 	}
-	rt_prime_join(l);
 	if (!cg && mc_cgroup_create(c->cgroups_path, &c->limits, &cg, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_kill;
 	}
-	phase("cgroup created");
+	rt_phase("cgroup created");
 	if (!in_cgroup && mc_cgroup_attach(cg, f.pid, err) < 0) {
 		mc_err_wrap(err, "cgroup");
 		goto out_kill;
 	}
-	phase("attached");
+	rt_prime_join(l);
+	rt_phase("attached");
 	/* The network attach point: the netns exists; the command has not started yet. */
 	if (c->network && strcmp(c->network, "none") && strcmp(c->network, "host")) {
 		if (!net_hook.attach) {
@@ -532,7 +538,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	}
 	close(sv[0]);
 	sv[0] = -1;
-	phase("exec done");
+	rt_phase("exec done");
 
 	/* Running: record it, then tell whoever waits on a detached start. */
 	{
@@ -564,7 +570,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	f.master = -1;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 
-	phase("exited");
+	rt_phase("exited");
 	*oom = oom_status(cg);
 	if (WIFSIGNALED(wstatus))
 		*status = 128 + WTERMSIG(wstatus);
@@ -574,11 +580,11 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	if (!l->st.auto_rm)
 		state_set_exited(l, *status, *oom);
 	release_visible(l, net_attached);
-	phase("visible state released");
+	rt_phase("visible state released");
 	if (l->defer_cleanup && cleanup_in_background(l, cg, net_attached))
 		return 0;
 	release_rest(l, cg, net_attached);
-	phase("removed");
+	rt_phase("removed");
 	return 0;
 
 out_kill:
