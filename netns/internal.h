@@ -151,7 +151,7 @@ int net_bridge_ensure(const struct net_record *r, struct mc_err *err);
 int net_records_load(struct net_store *st, struct net_record **recs, size_t *n, struct mc_err *err);
 void net_records_free(struct net_record *recs, size_t n);
 int net_create_locked(struct net_store *st, const char *name, const char *subnet,
-		      const char *gateway, struct mc_err *err);
+		      const char *gateway, unsigned mtu, struct mc_err *err);
 int net_ensure_default_locked(struct net_store *st, struct mc_err *err);
 
 /* ---- hosts.c ---- */

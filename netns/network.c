@@ -145,12 +145,16 @@ static void bridge_name_for(const char *name, char out[IFNAMSIZ])
 }
 
 int net_create_locked(struct net_store *st, const char *name, const char *subnet,
-		      const char *gateway, struct mc_err *err)
+		      const char *gateway, unsigned mtu, struct mc_err *err)
 {
 	struct net_record *all = NULL, r = { 0 };
 	size_t n_all = 0;
 	char sub_s[24], ip[16], o[16];
 	int ret;
+
+	/* 576: the IPv4 minimum every host must take; 65535: a veth's maximum. */
+	if (mtu && (mtu < 576 || mtu > 65535))
+		return mc_err_setx(err, EINVAL, "invalid MTU %u: want 576..65535", mtu);
 
 	if (!ipam_valid_name(name, NET_NAME_MAX))
 		return mc_err_setx(err, EINVAL,
@@ -232,7 +236,7 @@ int net_create_locked(struct net_store *st, const char *name, const char *subnet
 			goto out;
 		}
 	}
-	r.mtu = 1500;
+	r.mtu = mtu ? mtu : MC_NETNS_DEFAULT_MTU;
 	mc_time_format_rfc3339(mc_time_real_ns(), r.created, sizeof(r.created));
 	ret = net_bridge_ensure(&r, err);
 	if (ret < 0)
@@ -253,12 +257,19 @@ out:
 int mc_netns_network_create(const struct mc_netns_ctx *ctx, const char *name, const char *subnet,
 			    const char *gateway, struct mc_err *err)
 {
+	return mc_netns_network_create_mtu(ctx, name, subnet, gateway, 0, err);
+}
+
+int mc_netns_network_create_mtu(const struct mc_netns_ctx *ctx, const char *name,
+				const char *subnet, const char *gateway, unsigned mtu,
+				struct mc_err *err)
+{
 	struct net_store st;
 	int ret = store_open(ctx, true, &st, err);
 
 	if (ret < 0)
 		return ret;
-	ret = net_create_locked(&st, name, subnet, gateway, err);
+	ret = net_create_locked(&st, name, subnet, gateway, mtu, err);
 	store_close(&st);
 	return ret;
 }
@@ -278,7 +289,8 @@ int net_ensure_default_locked(struct net_store *st, struct mc_err *err)
 			*err = sub;
 		return ret;
 	}
-	return net_create_locked(st, MC_NETNS_DEFAULT_NETWORK, MC_NETNS_DEFAULT_SUBNET, NULL, err);
+	return net_create_locked(st, MC_NETNS_DEFAULT_NETWORK, MC_NETNS_DEFAULT_SUBNET, NULL, 0,
+				 err);
 }
 
 int mc_netns_network_ensure_default(const struct mc_netns_ctx *ctx, struct mc_err *err)

@@ -3,7 +3,7 @@
  * netbench.c: measures, inside a private network namespace, TCP throughput
  * container -> container over a libmcnetns bridge against the same transfer over
  * loopback, and the wall time of mc_netns_attach + mc_netns_detach.
- *   usage: netbench [SECONDS_PER_RUN] [ROUNDS] [ATTACH_ITERS]
+ *   usage: netbench [SECONDS_PER_RUN] [ROUNDS] [ATTACH_ITERS] [NETWORK_MTU]
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -216,6 +216,7 @@ int main(int argc, char **argv)
 	double secs = argc > 1 ? atof(argv[1]) : 3;
 	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	int iters = argc > 3 ? atoi(argv[3]) : 50;
+	unsigned mtu = argc > 4 ? (unsigned)atoi(argv[4]) : 0; /* 0: the default */
 	struct mc_err err = { 0 };
 	struct mc_netns_nl *nl = NULL;
 	char root[] = "/tmp/mc-netbench.XXXXXX";
@@ -232,7 +233,7 @@ int main(int argc, char **argv)
 		die("mkdtemp", NULL);
 	if (mc_netns_nl_open(&nl, &err) < 0 || mc_netns_link_set_up(nl, "lo", true, &err) < 0)
 		die("lo up", &err);
-	if (mc_netns_network_create(&ctx, "bench", "10.99.0.0/24", NULL, &err) < 0)
+	if (mc_netns_network_create_mtu(&ctx, "bench", "10.99.0.0/24", NULL, mtu, &err) < 0)
 		die("network create", &err);
 
 	if (sched_getaffinity(0, sizeof(all_cpus), &all_cpus) < 0)

@@ -104,6 +104,19 @@ t_none_and_host() {
 	assert_contains "$("${MC[@]}" run --rm --network host busybox sh -c 'ls /sys/class/net')" "mc-raftnet"
 }
 
+# --mtu sets the bridge, the host veth and the container's eth0.
+t_network_mtu() {
+	local out
+	out=$("${MC[@]}" network create bad --mtu 100 2>&1) && return 1
+	assert_eq "mycontainer network create: invalid --mtu \`100\`: want 576..65535" "$(echo "$out" | head -1)"
+	assert_eq "" "$("${MC[@]}" network ls | grep '^bad ' || true)"
+	"${MC[@]}" network create jumbo --subnet 10.88.9.0/24 --mtu 9000 >/dev/null
+	assert_contains "$("${MC[@]}" network inspect jumbo)" '"MTU": 9000'
+	out=$("${MC[@]}" run --rm --network jumbo busybox cat /sys/class/net/eth0/mtu)
+	assert_eq 9000 "$out"
+	eventually bash -c '"$@" network rm jumbo' _ "${MC[@]}"
+}
+
 # `start` of a stopped container rejoins with the options of its `run`.
 t_start_keeps_network_options() {
 	"${MC[@]}" run -d --name keep --network raftnet --ip 10.88.1.50 --network-alias kalias \
@@ -167,6 +180,7 @@ ktap_run network_verbs_and_bad_input t_network_verbs
 ktap_run resolve_by_name_over_bridge t_resolve_by_name
 ktap_run published_port_reachable t_publish_port
 ktap_run network_none_and_host t_none_and_host
+ktap_run network_mtu t_network_mtu
 ktap_run start_keeps_network_options t_start_keeps_network_options
 ktap_run kill9_monitor_then_rm_f_leaves_nothing t_kill9_monitor_then_rm_f
 ktap_run kill9_then_rm_f_leaves_nothing t_kill9_then_rm_f

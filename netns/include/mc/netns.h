@@ -22,6 +22,7 @@
 #define MC_NETNS_STATE_DEFAULT "/var/lib/mycontainer"
 #define MC_NETNS_DEFAULT_NETWORK "bridge"
 #define MC_NETNS_DEFAULT_SUBNET "10.88.0.0/24"
+#define MC_NETNS_DEFAULT_MTU 1500
 
 /* Where network records live: <state_root>/networks. NULL root = MC_NETNS_STATE_DEFAULT. */
 struct mc_netns_ctx {
@@ -69,6 +70,17 @@ void mc_netns_network_info_release(struct mc_netns_network_info *info);
  */
 int mc_netns_network_create(const struct mc_netns_ctx *ctx, const char *name, const char *subnet,
 			    const char *gateway, struct mc_err *err);
+/*
+ * mc_netns_network_create_mtu: the same with the MTU of the bridge, the host veths
+ * and the containers' eth0 (576..65535; 0: MC_NETNS_DEFAULT_MTU). 1500 matches an
+ * Ethernet uplink; a large one (65535, like lo's 65536) lets container-to-container
+ * TCP over the bridge move 64 KiB segments (see docs/benchmarks/netns.md). Traffic
+ * that leaves the host is fine either way for TCP (the peer's MSS caps segments);
+ * UDP datagrams above the uplink's MTU get fragmented on the way out.
+ */
+int mc_netns_network_create_mtu(const struct mc_netns_ctx *ctx, const char *name,
+				const char *subnet, const char *gateway, unsigned mtu,
+				struct mc_err *err);
 /* mc_netns_network_ensure_default: creates the default network if it does not exist. */
 int mc_netns_network_ensure_default(const struct mc_netns_ctx *ctx, struct mc_err *err);
 /* mc_netns_network_inspect: fills *out (release it). -ENOENT: "network `X` not found". */
