@@ -218,8 +218,15 @@ static void extend(struct mcm_page *pg)
 	for (size_t i = 0; i + 1 < n; i++)
 		*(void **)(p + i * size) = p + (i + 1) * size;
 	*(void **)(p + (n - 1) * size) = pg->free;
-	pg->free = p;
+	/*
+	 * The tail moves before the batch is published: a fork from another thread between
+	 * the two stores (nothing here is locked) must not leave the batch both on the free
+	 * list and in the never-used tail, or a child adopting the page hands it out twice.
+	 * This order leaks the batch at worst. The release store keeps the order for the
+	 * compiler and the CPU; on x86 it is a plain store.
+	 */
 	pg->bump = p + n * size;
+	__atomic_store_n(&pg->free, (void *)p, __ATOMIC_RELEASE);
 }
 
 static void check_pop(struct mcm_page *pg, void **o)
@@ -471,26 +478,68 @@ struct mcm_heap *mcm_heap_get(void)
 	return h;
 }
 
-static void abandon_page(struct mcm_page *pg)
+/*
+ * Pass 1 of abandoning, run as the owner: collects pg and gives it back if nothing in
+ * it is alive. Returns true if it did (pg is off every list then).
+ */
+static bool release_if_empty(struct mcm_heap *h, struct mcm_page **head, struct mcm_page *pg)
 {
 	collect(pg);
-	if (pg->used == 0) {
-		page_put(NULL, pg);
-		return;
-	}
+	if (pg->used != 0)
+		return false;
+	if (head)
+		list_del(head, pg);
+	else
+		h->cur[pg->cls] = &empty_page;
+	page_put(NULL, pg);
+	return true;
+}
+
+static void abandon_page(struct mcm_page *pg)
+{
 	/* Release: the owner's writes to the page precede its adoption by another heap. */
 	__atomic_store_n(&pg->owner, NULL, __ATOMIC_RELEASE);
 	pg_set_state(pg, MCM_PG_ABANDONED);
-	mcm_lock(&aband_lock);
 	pg->prev = NULL;
 	pg->next = abandoned[pg->cls];
 	abandoned[pg->cls] = pg;
 	n_abandoned++;
-	mcm_unlock(&aband_lock);
 }
 
+/*
+ * Invariant (fork): a fork sees a heap either still wholly owned (its lists intact, as
+ * between any two of its owner's operations) or with every page handed over and its
+ * lists empty, never in between. The atfork handlers take aband_lock, so the hand-over
+ * is all done under it. Abandoning page by page outside it let a fork catch the exit
+ * hook half way: the child found the heap still live, walked lists whose pages were
+ * already on abandoned[] (their links now into that list) and abandoned them again,
+ * and the cycle made the next allocation of that class spin forever in adopt(). Now
+ * the child abandons such a heap again harmlessly: its lists are either intact or empty.
+ */
 void mcm_heap_abandon(struct mcm_heap *h)
 {
+	/* Pass 1, still the owner: empty pages go back (page_put may unmap: no lock held). */
+	while (h->cache) {
+		struct mcm_page *pg = h->cache;
+		h->cache = pg->next;
+		h->ncache--;
+		page_put(NULL, pg);
+	}
+	for (unsigned c = 0; c < MCM_NCLASS; c++) {
+		struct mcm_page *pg, *next;
+		if (h->cur[c] != &empty_page)
+			release_if_empty(h, NULL, h->cur[c]);
+		for (pg = h->avail[c]; pg; pg = next) {
+			next = pg->next;
+			release_if_empty(h, &h->avail[c], pg);
+		}
+		for (pg = h->full[c]; pg; pg = next) {
+			next = pg->next;
+			release_if_empty(h, &h->full[c], pg);
+		}
+	}
+	/* Pass 2: the pages with live objects change hands at once. */
+	mcm_lock(&aband_lock);
 	for (unsigned c = 0; c < MCM_NCLASS; c++) {
 		struct mcm_page *pg, *next;
 		if (h->cur[c] != &empty_page)
@@ -506,12 +555,7 @@ void mcm_heap_abandon(struct mcm_heap *h)
 		}
 		h->avail[c] = h->full[c] = NULL;
 	}
-	while (h->cache) {
-		struct mcm_page *pg = h->cache;
-		h->cache = pg->next;
-		page_put(NULL, pg);
-	}
-	h->ncache = 0;
+	mcm_unlock(&aband_lock);
 	/* Nobody allocates from the arena until a new thread takes it: sweep it now. */
 	if (h->arena)
 		mcm_block_arena_idle(h->arena);
