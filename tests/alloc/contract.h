@@ -555,6 +555,9 @@ enum {
 static void *exit_ring[EXIT_RING];
 static volatile int exit_stop;
 static int exit_spawn_failed;
+static int exit_returning;  /* a short-lived thread is about to run its exit hook */
+static pid_t exit_tid;	    /* that thread */
+static int exit_in_handler; /* exit_pause() stopped it */
 
 static void *short_lived(void *arg)
 {
@@ -562,14 +565,37 @@ static void *short_lived(void *arg)
 
 	for (int i = 0; i < 400; i++) {
 		uint64_t r = rng_next(&s);
-		/* Classes 1024 and 6144..8192: 7 to 63 objects a page, many pages. */
-		size_t n = (i & 1) ? 1000 : 6000 + r % 2192;
+		/* Mostly class 8192 (7 objects a page): one long full list, a wide window. */
+		size_t n = (i & 3) ? 8000 : 1000;
 		void *p = M(malloc)(n);
 		if (p)
 			memset(p, (int)i, 64);
 		M(free)(__atomic_exchange_n(&exit_ring[r % EXIT_RING], p, __ATOMIC_ACQ_REL));
 	}
+	__atomic_store_n(&exit_tid, gettid(), __ATOMIC_RELAXED);
+	__atomic_store_n(&exit_returning, 1, __ATOMIC_RELEASE);
 	return NULL;
+}
+
+/*
+ * The exit hook is quick and takes aband_lock page by page: on an idle machine a fork
+ * almost never lands in it (the forking thread waits for the lock while the hook keeps
+ * retaking it); it needs the hook stopped between two pages, as preemption on a loaded
+ * machine does. So the test stops it: a signal to the exiting thread, whose handler
+ * spins while the main thread forks. Bounded: the handler returns after 300 us
+ * whatever happens (if it stopped the hook inside the lock, the fork waits for that).
+ */
+
+static void exit_pause(int sig)
+{
+	struct timespec a, b;
+
+	(void)sig;
+	__atomic_store_n(&exit_in_handler, 1, __ATOMIC_RELEASE);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &b);
+	while ((b.tv_sec - a.tv_sec) * 1000000000L + b.tv_nsec - a.tv_nsec < 300000);
 }
 
 static void *exit_spawner(void *arg)
@@ -643,6 +669,9 @@ TEST_TIMEOUT(fork_while_threads_exit, 60)
 	int forks = 0;
 
 	exit_stop = 0;
+	struct sigaction sa = { .sa_handler = exit_pause }, old_sa;
+	sigemptyset(&sa.sa_mask);
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, &old_sa));
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_create(&sp[i], NULL, exit_spawner,
 					    (void *)(uintptr_t)(seed + (uint64_t)i * 1000003)));
@@ -652,7 +681,28 @@ TEST_TIMEOUT(fork_while_threads_exit, 60)
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if (now.tv_sec - t0.tv_sec >= 15)
 			break;
-		usleep((useconds_t)(rng_next(&seed) % 2000));
+		/*
+		 * A few microseconds (0..8, varied) after a thread returned it is somewhere in
+		 * its exit hook: stop it there and fork.
+		 */
+		struct timespec w0, w;
+		clock_gettime(CLOCK_MONOTONIC, &w0);
+		while (!__atomic_exchange_n(&exit_returning, 0, __ATOMIC_ACQUIRE)) {
+			clock_gettime(CLOCK_MONOTONIC, &w);
+			if (w.tv_sec - w0.tv_sec >= 2)
+				break;
+		}
+		long delay = (long)(rng_next(&seed) % 8000);
+		do
+			clock_gettime(CLOCK_MONOTONIC, &w);
+		while ((w.tv_sec - w0.tv_sec) * 1000000000L + w.tv_nsec - w0.tv_nsec < delay);
+		__atomic_store_n(&exit_in_handler, 0, __ATOMIC_RELAXED);
+		/* ESRCH if it is gone already: then this fork races the others as it can. */
+		if (tgkill(getpid(), __atomic_load_n(&exit_tid, __ATOMIC_RELAXED), SIGUSR1) == 0)
+			for (int spin = 0;
+			     spin < 100000 && !__atomic_load_n(&exit_in_handler, __ATOMIC_ACQUIRE);
+			     spin++)
+				sched_yield();
 		pid_t pid = fork();
 		ASSERT_GE(pid, 0);
 		if (pid == 0) {
@@ -661,9 +711,20 @@ TEST_TIMEOUT(fork_while_threads_exit, 60)
 			_exit(exit_child(seed));
 		}
 		int st;
-		ASSERT_EQ(pid, waitpid(pid, &st, 0));
+		/*
+		 * The child's alarm cannot catch a hang inside fork() itself (the atfork
+		 * child handler walked the broken lists too): give it 12 s, then kill it.
+		 */
+		pid_t w8 = 0;
+		for (int ms = 0; ms < 12000 && (w8 = waitpid(pid, &st, WNOHANG)) == 0; ms++)
+			usleep(1000);
+		if (w8 == 0) {
+			kill(pid, SIGKILL);
+			w8 = waitpid(pid, &st, 0);
+		}
+		ASSERT_EQ(pid, w8);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-			TH_LOG("fork %d: child status 0x%x (0xe: hung, exit 4: object handed out "
+			TH_LOG("fork %d: child status 0x%x (0xe, 0x9: hung; exit 4: object handed out "
 			       "twice)",
 			       forks, st);
 		ASSERT_TRUE(WIFEXITED(st));
@@ -672,6 +733,7 @@ TEST_TIMEOUT(fork_while_threads_exit, 60)
 	exit_stop = 1;
 	for (int i = 0; i < 2; i++)
 		ASSERT_EQ(0, pthread_join(sp[i], NULL));
+	sigaction(SIGUSR1, &old_sa, NULL);
 	ASSERT_EQ(0, exit_spawn_failed);
 	ASSERT_GE(forks, 20);
 	for (int j = 0; j < EXIT_RING; j++) {
