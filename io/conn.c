@@ -16,6 +16,7 @@
 #include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -28,6 +29,9 @@
 /* Conns kept for reuse per loop, and the largest buffer a pooled conn keeps. */
 #define POOL_MAX 64
 #define POOL_BUF_MAX (128 * 1024)
+/* Bytes one conn may sendfile per loop iteration before yielding to the others
+ * (it then waits for writability, which is immediate if the socket has room). */
+#define FILE_BUDGET (1u << 20)
 
 static int buf_reserve(struct iobuf *b, size_t extra)
 {
@@ -92,6 +96,7 @@ static struct mc_io_conn *conn_alloc(struct mc_io_loop *l, int fd, const struct 
 	c->ud = ud;
 	c->rmax = RMAX_DEFAULT;
 	c->flags = CONN_READING;
+	c->file_fd = -1;
 	c->recv_op.kind = UOP_RECV;
 	c->send_op.kind = UOP_SEND;
 	c->conn_op.kind = UOP_CONNECT;
@@ -199,6 +204,8 @@ int mc_io_conn_write(struct mc_io_conn *c, const void *data, size_t len)
 {
 	if (c->flags & (CONN_CLOSED | CONN_CLOSE_REQ | CONN_SHUTDOWN))
 		return -EPIPE;
+	if (c->file_left)
+		return -EBUSY; /* it would overtake the file segment */
 	if (!len)
 		return 0;
 	int r = buf_reserve(&c->wbuf, len);
@@ -210,9 +217,28 @@ int mc_io_conn_write(struct mc_io_conn *c, const void *data, size_t len)
 	return 0;
 }
 
+int mc_io_conn_sendfile(struct mc_io_conn *c, int fd, off_t off, uint64_t len)
+{
+	if (c->flags & (CONN_CLOSED | CONN_CLOSE_REQ | CONN_SHUTDOWN))
+		return -EPIPE;
+	if (c->file_left)
+		return -EBUSY;
+	if (fd < 0 || off < 0)
+		return -EINVAL;
+	if (!len)
+		return 0;
+	c->file_fd = fd;
+	c->file_off = off;
+	c->file_left = len;
+	conn_mark_dirty(c);
+	return 0;
+}
+
 size_t mc_io_conn_wpending(const struct mc_io_conn *c)
 {
-	return (c->wbuf.len - c->wbuf.off) + (c->sbuf.len - c->sbuf.off);
+	uint64_t n = (c->wbuf.len - c->wbuf.off) + (c->sbuf.len - c->sbuf.off) + c->file_left;
+
+	return n > SIZE_MAX ? SIZE_MAX : (size_t)n;
 }
 
 void mc_io_conn_pause_read(struct mc_io_conn *c)
@@ -334,6 +360,37 @@ void conn_sent(struct mc_io_conn *c, size_t n)
 	    !(c->flags & (CONN_CLOSED | CONN_CLOSE_REQ)))
 		c->ops->on_drain(c, c->ud);
 	conn_mark_dirty(c);
+}
+
+int conn_file_send(struct mc_io_conn *c)
+{
+	size_t budget = FILE_BUDGET;
+
+	while (c->file_left) {
+		if (!budget)
+			return 0;
+		size_t want = c->file_left < budget ? (size_t)c->file_left : budget;
+		off_t off = c->file_off;
+		ssize_t n = sendfile(c->fd, c->file_fd, &off, want);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n <= 0) {
+			/* 0: the file shrank under us; the promised length cannot be kept. */
+			c->file_left = 0;
+			c->file_fd = -1;
+			conn_error(c, n < 0 ? -errno : -EIO);
+			return -1;
+		}
+		c->file_off += n;
+		c->file_left -= (uint64_t)n;
+		budget -= (size_t)n;
+	}
+	c->file_fd = -1;
+	/* conn_sent with nothing from sbuf: delivers on_drain if all is out. */
+	conn_sent(c, 0);
+	return 1;
 }
 
 void conn_connected(struct mc_io_conn *c, int res)

@@ -189,8 +189,9 @@ static void ep_conn_sync(struct mc_io_conn *c)
 	if (c->flags & (CONN_CLOSED | CONN_CONNECTING))
 		return;
 	while (conn_sbuf_fill(c)) {
+		/* MSG_MORE ahead of a file: the head leaves with the file's first bytes. */
 		ssize_t n = send(c->fd, c->sbuf.data + c->sbuf.off, c->sbuf.len - c->sbuf.off,
-				 MSG_NOSIGNAL);
+				 MSG_NOSIGNAL | (c->file_left ? MSG_MORE : 0));
 		if (n > 0) {
 			conn_sent(c, (size_t)n);
 			if (c->flags & (CONN_CLOSE_REQ | CONN_CLOSED))
@@ -205,6 +206,12 @@ static void ep_conn_sync(struct mc_io_conn *c)
 		}
 		conn_error(c, n < 0 ? -errno : -EPIPE);
 		return;
+	}
+	if (!want_out && c->file_left) {
+		int r = conn_file_send(c);
+		if (r < 0 || (c->flags & (CONN_CLOSE_REQ | CONN_CLOSED)))
+			return;
+		want_out = r == 0;
 	}
 	bool want_in = (c->flags & CONN_READING) && !(c->flags & CONN_EOF) &&
 		       c->rbuf.len - c->rbuf.off < c->rmax;

@@ -66,6 +66,11 @@ struct mc_io_conn {
 	struct iobuf rbuf; /* input; the backend appends, the app consumes */
 	struct iobuf wbuf; /* output the app appended, not yet handed over */
 	struct iobuf sbuf; /* output being sent (an io_uring send may point here) */
+	/* A file segment queued after wbuf/sbuf (mc_io_conn_sendfile); not owned. */
+	int file_fd;
+	off_t file_off;
+	uint64_t file_left;
+	bool send_poll; /* io_uring: send_op is a POLLOUT wait for the file, not a send */
 	size_t rmax;
 	struct uop recv_op, send_op, conn_op;
 	bool recv_inflight, send_inflight, connect_inflight;
@@ -186,6 +191,13 @@ void conn_error(struct mc_io_conn *c, int err);
 void conn_sent(struct mc_io_conn *c, size_t n);
 /* Connect finished with @res (0 or -errno). */
 void conn_connected(struct mc_io_conn *c, int res);
+/*
+ * conn_file_send: with sbuf and wbuf empty, sendfile(2) the queued file segment
+ * (non-blocking) until it is out, the socket is full or a per-call budget is used.
+ * Returns 1 when the segment is done (on_drain delivered), 0 when the caller must
+ * wait for the socket to be writable (EAGAIN or budget), -1 after conn_error.
+ */
+int conn_file_send(struct mc_io_conn *c);
 /* Move wbuf into sbuf if sbuf is empty; returns the bytes waiting in sbuf. */
 size_t conn_sbuf_fill(struct mc_io_conn *c);
 /* After CONN_CLOSED: free if the backend holds nothing in flight. */

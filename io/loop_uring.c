@@ -246,11 +246,31 @@ static void ur_conn_sync(struct mc_io_conn *c)
 
 	if (c->flags & (CONN_CLOSED | CONN_CONNECTING))
 		return;
-	if (!c->send_inflight && conn_sbuf_fill(c) && (sqe = get_sqe(c->loop))) {
+	size_t pending = c->send_inflight ? 0 : conn_sbuf_fill(c);
+
+	if (pending && (sqe = get_sqe(c->loop))) {
 		io_uring_prep_send(sqe, c->fd, c->sbuf.data + c->sbuf.off,
-				   c->sbuf.len - c->sbuf.off, MSG_NOSIGNAL);
+				   c->sbuf.len - c->sbuf.off,
+				   MSG_NOSIGNAL | (c->file_left ? MSG_MORE : 0));
 		io_uring_sqe_set_data(sqe, &c->send_op);
 		c->send_inflight = true;
+	} else if (!pending && !c->send_inflight && c->file_left) {
+		/*
+		 * The file segment, once the buffered head is out: sendfile(2) inline,
+		 * non-blocking (page-cache pages go to the socket, no copy through us). A
+		 * full socket parks a POLLOUT on send_op; its completion retries here.
+		 */
+		int r = conn_file_send(c);
+		if (r < 0 || (c->flags & (CONN_CLOSE_REQ | CONN_CLOSED)))
+			return;
+		if (r == 0 && (sqe = get_sqe(c->loop))) {
+			io_uring_prep_poll_add(sqe, c->fd, POLLOUT);
+			io_uring_sqe_set_data(sqe, &c->send_op);
+			c->send_inflight = true;
+			c->send_poll = true;
+		} else if (r == 0) {
+			conn_mark_dirty(c); /* SQ full: retry after this batch is submitted */
+		}
 	}
 	if ((c->flags & CONN_READING) && !(c->flags & CONN_EOF) && !c->recv_inflight) {
 		size_t room = conn_rbuf_prepare(c);
@@ -289,9 +309,14 @@ static void recv_cqe(struct mc_io_conn *c, int res)
 
 static void send_cqe(struct mc_io_conn *c, int res)
 {
+	bool poll = c->send_poll;
+
 	c->send_inflight = false;
+	c->send_poll = false;
 	if (c->flags & CONN_CLOSED)
 		conn_maybe_free(c);
+	else if (poll)
+		conn_mark_dirty(c); /* writable (or an error the sendfile will report) */
 	else if (res >= 0)
 		conn_sent(c, (size_t)res);
 	else if (res == -EAGAIN || res == -EINTR)

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -26,7 +27,6 @@
 
 #include "server.h"
 
-#define STREAM_CHUNK (256 * 1024)
 #define POOL_MAX 256
 
 struct server {
@@ -72,11 +72,11 @@ struct hconn {
 	uint64_t t0;
 	char method[16];
 	char target[128];
-	/* Streaming a file. */
+	/* Sending a file (sendfile through libmcio): released when out or closed. */
 	int file_fd;
-	off_t file_off;
-	uint64_t file_left;
-	char *chunk;
+	uint64_t file_len;
+	void (*file_release)(void *arg);
+	void *file_arg;
 	/* Response head scratch. */
 	struct mc_http_writer w;
 	char wbuf[2048];
@@ -207,48 +207,53 @@ static void request_done(struct hconn *hc)
 	mc_io_timer_start(hc->st->loop, &hc->idle, hc->st->srv->o->idle_ns);
 }
 
-static void stream_next(struct hconn *hc)
+static void close_fd(void *arg)
 {
-	size_t want = hc->file_left < STREAM_CHUNK ? (size_t)hc->file_left : STREAM_CHUNK;
-	ssize_t n = pread(hc->file_fd, hc->chunk, want, hc->file_off);
+	close((int)(intptr_t)arg);
+}
 
-	if (n <= 0) {
-		/* The file shrank under us: the promised length cannot be kept. */
-		mc_log_warn("stream: short read at offset %lld", (long long)hc->file_off);
-		close(hc->file_fd);
-		hc->file_fd = -1;
+static void file_drop(struct hconn *hc)
+{
+	if (hc->file_fd < 0)
+		return;
+	hc->file_fd = -1;
+	hc->file_release(hc->file_arg);
+}
+
+void hconn_file_shared(struct hconn *hc, int fd, off_t off, uint64_t len,
+		       void (*release)(void *arg), void *arg)
+{
+	if (hc->head || !len) {
+		release(arg);
+		return;
+	}
+	hc->file_fd = fd;
+	hc->file_len = len;
+	hc->file_release = release;
+	hc->file_arg = arg;
+	if (mc_io_conn_sendfile(hc->c, fd, off, len) < 0) {
+		/* Closing already (or a bug): the promised body cannot follow. */
+		file_drop(hc);
 		hc->closing = true;
 		mc_io_conn_close(hc->c);
 		return;
 	}
-	mc_io_conn_write(hc->c, hc->chunk, (size_t)n);
-	hc->bytes += (uint64_t)n;
-	hc->file_off += n;
-	hc->file_left -= (uint64_t)n;
-	if (!hc->file_left) {
-		close(hc->file_fd);
-		hc->file_fd = -1;
-		mc_io_conn_resume_read(hc->c);
-		request_done(hc);
-	}
+	/* Pipelined requests wait until the file is out (responses stay in order). */
+	mc_io_conn_pause_read(hc->c);
 }
 
 void hconn_file(struct hconn *hc, int fd, off_t off, uint64_t len)
 {
-	if (hc->head || !len) {
-		close(fd);
-		return;
-	}
-	if (!hc->chunk && !(hc->chunk = malloc(STREAM_CHUNK))) {
-		close(fd);
-		hc->close_after = true;
-		return;
-	}
-	hc->file_fd = fd;
-	hc->file_off = off;
-	hc->file_left = len;
-	/* Pipelined requests wait until the file is out (responses stay in order). */
-	mc_io_conn_pause_read(hc->c);
+	hconn_file_shared(hc, fd, off, len, close_fd, (void *)(intptr_t)fd);
+}
+
+/* The file segment is out: the response is complete. */
+static void file_done(struct hconn *hc)
+{
+	hc->bytes += hc->file_len;
+	file_drop(hc);
+	mc_io_conn_resume_read(hc->c);
+	request_done(hc);
 }
 
 static void on_drain(struct mc_io_conn *c, void *ud)
@@ -258,7 +263,7 @@ static void on_drain(struct mc_io_conn *c, void *ud)
 	if (hc->linger && hc->closing)
 		linger_start(hc);
 	else if (hc->file_fd >= 0 && !hc->closing)
-		stream_next(hc);
+		file_done(hc);
 }
 
 static void error_response(struct hconn *hc, int status)
@@ -345,10 +350,10 @@ static void on_read(struct mc_io_conn *c, void *ud)
 		/* The head's bytes stay valid through the handler; drop them now. */
 		mc_io_conn_consume(c, (size_t)r);
 		hc->in_body = !hc->body.done;
-		if (hc->file_fd >= 0) {
-			stream_next(hc);
+		if (hc->file_fd >= 0)
+			return; /* on_drain completes it */
+		if (hc->closing)
 			return;
-		}
 		request_done(hc);
 	}
 }
@@ -375,10 +380,8 @@ static void on_close(struct mc_io_conn *c, void *ud, int status)
 		log_access(hc);
 	}
 	mc_io_timer_stop(st->loop, &hc->idle);
-	if (hc->file_fd >= 0)
-		close(hc->file_fd);
+	file_drop(hc); /* the conn is gone: libmcio no longer reads the fd */
 	hconn_unlink(hc);
-	free(hc->chunk);
 	if (st->npool < POOL_MAX) {
 		/* Kept for the next accept: no calloc/free pair per connection. */
 		hc->next = st->pool;

@@ -57,8 +57,13 @@ struct mc_http_writer *hconn_head(struct hconn *hc, int status, uint64_t len);
 void hconn_head_end(struct hconn *hc);
 /* The body, when the request was not HEAD. */
 void hconn_body(struct hconn *hc, const void *p, size_t n);
-/* Stream @len bytes of @fd from @off (takes the fd); not for HEAD. */
+/* Send @len bytes of @fd from @off with sendfile (takes the fd, closes it when
+ * done); for HEAD it only closes it. Call last, after hconn_head_end. */
 void hconn_file(struct hconn *hc, int fd, off_t off, uint64_t len);
+/* The same for a shared fd (an open-file cache): @release(@arg) is called once the
+ * body is out or the connection closed (or at once for HEAD / empty bodies). */
+void hconn_file_shared(struct hconn *hc, int fd, off_t off, uint64_t len,
+		       void (*release)(void *arg), void *arg);
 
 bool hconn_is_head(const struct hconn *hc);
 

@@ -4,8 +4,10 @@
  * refused if it contains NUL or a ".." segment, and opened with openat2
  * RESOLVE_BENEATH under the root (5.6+; symlinks cannot escape it either). Index
  * files, MIME types, HEAD, single byte ranges, If-Modified-Since, 301 for a
- * directory without its slash, 404/405/501. Files up to 256 KiB are cached per
- * loop (direct-mapped, revalidated by one fstatat per request: size, mtime, inode).
+ * directory without its slash, 404/405/501. An open-file cache per loop (direct-
+ * mapped, revalidated by one fstatat per request: size, mtime, inode): small files
+ * keep their bytes (copied into the response with its head, one send), larger ones
+ * keep their open fd and go out with sendfile (no copy through user space).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,11 +22,16 @@
 #include "static.h"
 
 #define CACHE_SLOTS 256
-#define CACHE_MAX_FILE (256 * 1024)
+/* Bodies up to this are copied (one send with the head beats send + sendfile). */
+#define COPY_MAX (16 * 1024)
 
+/* Shared by the cache slot and every response still sending it: refcounted (one
+ * loop's thread only), so replacing a slot never closes an fd being sent. */
 struct centry {
+	unsigned refs;
 	char *path;
-	char *data;
+	char *data; /* size <= COPY_MAX */
+	int fd;	    /* size > COPY_MAX */
 	size_t size;
 	struct timespec mtime;
 	ino_t ino;
@@ -32,8 +39,21 @@ struct centry {
 
 struct cache {
 	const struct static_conf *conf;
-	struct centry e[CACHE_SLOTS];
+	struct centry *e[CACHE_SLOTS];
 };
+
+static void centry_put(void *arg)
+{
+	struct centry *e = arg;
+
+	if (--e->refs)
+		return;
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->path);
+	free(e->data);
+	free(e);
+}
 
 void *static_loop_init(void *arg)
 {
@@ -50,10 +70,9 @@ void static_loop_free(void *state)
 
 	if (!c)
 		return;
-	for (int i = 0; i < CACHE_SLOTS; i++) {
-		free(c->e[i].path);
-		free(c->e[i].data);
-	}
+	for (int i = 0; i < CACHE_SLOTS; i++)
+		if (c->e[i])
+			centry_put(c->e[i]);
 	free(c);
 }
 
@@ -186,43 +205,60 @@ static void not_found(struct hconn *hc)
 	hconn_respond(hc, 404, "text/plain", "404 Not Found\n", 14, NULL);
 }
 
-/* Cached content for @rel if still current (st from fstatat), else NULL. */
-static struct centry *cache_get(struct cache *c, const char *rel, const struct stat *st)
+static unsigned slot_of(const char *rel)
 {
 	unsigned h = 2166136261u;
 
 	for (const char *p = rel; *p; p++)
 		h = (h ^ (unsigned char)*p) * 16777619u;
-	struct centry *e = &c->e[h % CACHE_SLOTS];
-	if (e->path && !strcmp(e->path, rel) && e->size == (size_t)st->st_size &&
-	    e->ino == st->st_ino && e->mtime.tv_sec == st->st_mtim.tv_sec &&
-	    e->mtime.tv_nsec == st->st_mtim.tv_nsec)
+	return h % CACHE_SLOTS;
+}
+
+/* Cached entry for @rel if still current (st from fstatat), else NULL. */
+static struct centry *cache_get(struct cache *c, const char *rel, const struct stat *st)
+{
+	struct centry *e = c->e[slot_of(rel)];
+
+	if (e && !strcmp(e->path, rel) && e->size == (size_t)st->st_size && e->ino == st->st_ino &&
+	    e->mtime.tv_sec == st->st_mtim.tv_sec && e->mtime.tv_nsec == st->st_mtim.tv_nsec)
 		return e;
 	return NULL;
 }
 
+/* cache_fill: a new entry for @rel taking @fd (closed here if the bytes are kept
+ * instead); on failure NULL and @fd stays the caller's. */
 static struct centry *cache_fill(struct cache *c, const char *rel, int fd, const struct stat *st)
 {
-	unsigned h = 2166136261u;
+	struct centry *e = calloc(1, sizeof(*e));
+	size_t size = (size_t)st->st_size;
 
-	for (const char *p = rel; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	struct centry *e = &c->e[h % CACHE_SLOTS];
-	char *data = malloc(st->st_size ? (size_t)st->st_size : 1);
-	char *path = strdup(rel);
-	if (!data || !path || mc_read_all(fd, data, (size_t)st->st_size) != st->st_size) {
-		free(data);
-		free(path);
-		return NULL;
+	if (!e || !(e->path = strdup(rel)))
+		goto fail;
+	e->fd = -1;
+	if (size <= COPY_MAX) {
+		if (!(e->data = malloc(size ? size : 1)) ||
+		    mc_read_all(fd, e->data, size) != (ssize_t)size)
+			goto fail;
+		close(fd);
+	} else {
+		e->fd = fd;
 	}
-	free(e->path);
-	free(e->data);
-	*e = (struct centry){ .path = path,
-			      .data = data,
-			      .size = (size_t)st->st_size,
-			      .mtime = st->st_mtim,
-			      .ino = st->st_ino };
+	e->refs = 1;
+	e->size = size;
+	e->mtime = st->st_mtim;
+	e->ino = st->st_ino;
+	struct centry **slot = &c->e[slot_of(rel)];
+	if (*slot)
+		centry_put(*slot);
+	*slot = e;
 	return e;
+fail:
+	if (e) {
+		free(e->path);
+		free(e->data);
+		free(e);
+	}
+	return NULL;
 }
 
 void static_handle(struct hconn *hc, const struct mc_http_request *req, void *arg)
@@ -311,7 +347,7 @@ void static_handle(struct hconn *hc, const struct mc_http_request *req, void *ar
 
 	struct centry *e = NULL;
 	int fd = -1;
-	if (cache && size <= CACHE_MAX_FILE)
+	if (cache)
 		e = cache_get(cache, rel, &st);
 	if (!e) {
 		fd = open_beneath(conf->root_fd, rel);
@@ -322,10 +358,8 @@ void static_handle(struct hconn *hc, const struct mc_http_request *req, void *ar
 				not_found(hc);
 			return;
 		}
-		if (cache && size <= CACHE_MAX_FILE && (e = cache_fill(cache, rel, fd, &st))) {
-			close(fd);
-			fd = -1;
-		}
+		if (cache && (e = cache_fill(cache, rel, fd, &st)))
+			fd = -1; /* the entry has it (or closed it after reading) */
 	}
 	struct mc_http_writer *w = hconn_head(hc, status, len);
 	mc_http_write_header(w, "Content-Type", ctype);
@@ -336,8 +370,12 @@ void static_handle(struct hconn *hc, const struct mc_http_request *req, void *ar
 				      (unsigned long long)from, (unsigned long long)to,
 				      (unsigned long long)size);
 	hconn_head_end(hc);
-	if (e)
+	if (e && e->data) {
 		hconn_body(hc, e->data + from, (size_t)len);
-	else
+	} else if (e) {
+		e->refs++;
+		hconn_file_shared(hc, e->fd, (off_t)from, len, centry_put, e);
+	} else {
 		hconn_file(hc, fd, (off_t)from, len);
+	}
 }

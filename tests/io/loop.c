@@ -3,6 +3,7 @@
  * Tests of the event loop, each on both backends (FIXTURE_VARIANT): echo with
  * partial reads, 1,000 concurrent connections, a slow reader not stalling others,
  * timers, cross-thread posts, watches, file ops, shutdown and close semantics,
+ * sendfile segments (partial sends, a reader leaving mid-file),
  * N loops on N threads (SO_REUSEPORT and acceptor hand-off). Plus backend choice:
  * $MC_IO_BACKEND, and the fallback to epoll when a seccomp filter forbids io_uring.
  * All traffic is on 127.0.0.1.
@@ -556,6 +557,196 @@ TEST_F(loop, shutdown_flushes_then_closes)
 	EXPECT_EQ(-EPIPE, after);
 	EXPECT_EQ(1, closes);
 	mc_io_listener_close(ls);
+}
+
+/* ---- sendfile: head, file segment, tail; a slow reader; a reader that leaves ---- */
+
+#define SF_OFF 1000
+#define SF_LEN (3u << 20)
+
+struct sf {
+	int file_fd;
+	int busy;     /* mc_io_conn_write while the segment is queued */
+	int drained;  /* on_drain calls */
+	int close_st; /* on_close status */
+	int closed;
+};
+
+static void sf_read(struct mc_io_conn *c, void *ud)
+{
+	struct sf *sf = ud;
+	size_t n;
+
+	mc_io_conn_rdata(c, &n);
+	mc_io_conn_consume(c, n);
+	if (sf->drained || mc_io_conn_wpending(c))
+		return;
+	mc_io_conn_write(c, "HEAD\n", 5);
+	if (mc_io_conn_sendfile(c, sf->file_fd, SF_OFF, SF_LEN) == 0)
+		sf->busy = mc_io_conn_write(c, "x", 1);
+}
+
+static void sf_drain(struct mc_io_conn *c, void *ud)
+{
+	struct sf *sf = ud;
+
+	if (!sf->drained) {
+		sf->drained = 1; /* later calls: the tail drained too */
+		mc_io_conn_write(c, "TAIL", 4);
+		mc_io_conn_shutdown(c);
+	}
+}
+
+static void sf_close(struct mc_io_conn *c, void *ud, int status)
+{
+	struct sf *sf = ud;
+
+	sf->close_st = status;
+	sf->closed = 1;
+	mc_io_loop_stop(mc_io_conn_loop(c));
+}
+
+static const struct mc_io_conn_ops sf_ops = { .on_read = sf_read,
+					      .on_drain = sf_drain,
+					      .on_close = sf_close };
+
+static void sf_accept(struct mc_io_listener *l, int fd, void *arg)
+{
+	int small = 16384;
+
+	/* Small socket buffers on both ends: 3 MiB cannot hide in them, so sends are
+	 * partial and hit EAGAIN, and a reader that leaves finds the file unsent. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	mc_io_conn_open(mc_io_listener_loop(l), fd, &sf_ops, arg, NULL);
+}
+
+struct sf_client {
+	int port;
+	bool leave; /* close after a few bytes instead of reading everything */
+	char *got;
+	size_t len;
+};
+
+static void *sf_client_run(void *arg)
+{
+	struct sf_client *cl = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(cl->port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+	size_t cap = SF_LEN + 64;
+	struct timeval tv = { .tv_sec = 10 };
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
+			close(fd);
+			fd = -1;
+		}
+	}
+
+	cl->got = malloc(cap);
+	if (fd < 0 || !cl->got) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	if (write(fd, "go", 2) == 2) {
+		/* Let the socket fill first: the server's sendfile must hit EAGAIN. */
+		usleep(200000);
+		ssize_t n;
+		while (cl->len < cap &&
+		       (n = read(fd, cl->got + cl->len, cl->leave ? 4096 : cap - cl->len)) > 0) {
+			cl->len += (size_t)n;
+			if (cl->leave && cl->len >= 8192)
+				break;
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+/* A temp file (already unlinked) of seeded random bytes; returns its fd or -1. */
+static int make_sf_file(char **content)
+{
+	char path[] = "/tmp/mc-io-sendfile-XXXXXX";
+	uint64_t seed = th_seed();
+	size_t total = SF_OFF + SF_LEN + 500;
+	char *buf = malloc(total);
+	int fd = mkstemp(path);
+
+	if (fd >= 0)
+		unlink(path);
+	if (!buf || fd < 0) {
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	for (size_t i = 0; i < total; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		buf[i] = (char)(seed >> 56);
+	}
+	if (mc_write_all(fd, buf, total) < 0) {
+		free(buf);
+		close(fd);
+		return -1;
+	}
+	*content = buf;
+	return fd;
+}
+
+TEST_F(loop, sendfile_after_head_then_tail)
+{
+	struct mc_io_listener *ls;
+	struct sf sf = { 0 };
+	struct sf_client cl = { .port = self->port };
+	char *content = NULL;
+	pthread_t th;
+
+	sf.file_fd = make_sf_file(&content);
+	ASSERT_GE(sf.file_fd, 0);
+	ASSERT_OK(mc_io_listener_add(self->loop, self->lfd, sf_accept, &sf, &ls));
+	ASSERT_EQ(0, pthread_create(&th, NULL, sf_client_run, &cl));
+	ASSERT_OK(mc_io_loop_run(self->loop));
+	pthread_join(th, NULL);
+	mc_io_listener_close(ls);
+	close(sf.file_fd);
+	EXPECT_EQ(-EBUSY, sf.busy);
+	EXPECT_EQ(1, sf.drained);
+	EXPECT_EQ(0, sf.close_st);
+	ASSERT_EQ(5 + SF_LEN + 4, cl.len);
+	EXPECT_EQ(0, memcmp(cl.got, "HEAD\n", 5));
+	EXPECT_EQ(0, memcmp(cl.got + 5, content + SF_OFF, SF_LEN));
+	EXPECT_EQ(0, memcmp(cl.got + 5 + SF_LEN, "TAIL", 4));
+	free(cl.got);
+	free(content);
+}
+
+TEST_F(loop, sendfile_reader_leaves_mid_send)
+{
+	struct mc_io_listener *ls;
+	struct sf sf = { 0 };
+	struct sf_client cl = { .port = self->port, .leave = true };
+	char *content = NULL;
+	pthread_t th;
+
+	sf.file_fd = make_sf_file(&content);
+	ASSERT_GE(sf.file_fd, 0);
+	ASSERT_OK(mc_io_listener_add(self->loop, self->lfd, sf_accept, &sf, &ls));
+	ASSERT_EQ(0, pthread_create(&th, NULL, sf_client_run, &cl));
+	ASSERT_OK(mc_io_loop_run(self->loop));
+	pthread_join(th, NULL);
+	mc_io_listener_close(ls);
+	EXPECT_EQ(1, sf.closed);
+	EXPECT_EQ(0, sf.drained);  /* the segment never finished */
+	EXPECT_LT(sf.close_st, 0); /* EPIPE/ECONNRESET */
+	/* libmcio did not close the caller's file. */
+	EXPECT_GE(fcntl(sf.file_fd, F_GETFD), 0);
+	close(sf.file_fd);
+	EXPECT_EQ(0, memcmp(cl.got, "HEAD\n", 5));
+	free(cl.got);
+	free(content);
 }
 
 /* ---- N loops on N threads ---- */

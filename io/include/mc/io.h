@@ -201,7 +201,18 @@ void mc_io_conn_consume(struct mc_io_conn *c, size_t n);
  * Returns 0, -ENOMEM, or -EPIPE once the conn is closing.
  */
 int mc_io_conn_write(struct mc_io_conn *c, const void *data, size_t len);
-/* mc_io_conn_wpending: bytes written but not yet handed to the kernel. */
+/*
+ * mc_io_conn_sendfile: queues @len bytes of regular file @fd from @off after the
+ * output written so far; they go to the socket with sendfile(2), without a copy
+ * through user space (both backends; partial sends and a full socket are handled
+ * here). The fd is not taken: keep it open until on_drain (the segment is out) or
+ * on_close. Until then writes and another sendfile return -EBUSY. A file shorter
+ * than promised closes the conn with -EIO. Returns 0, -EPIPE once closing,
+ * -EBUSY, -EINVAL.
+ */
+int mc_io_conn_sendfile(struct mc_io_conn *c, int fd, off_t off, uint64_t len);
+/* mc_io_conn_wpending: bytes written (or queued by sendfile) not yet handed to the
+ * kernel. */
 size_t mc_io_conn_wpending(const struct mc_io_conn *c);
 
 /*
