@@ -29,6 +29,16 @@ int cli_usage_error(const char *verb, int status, const char *fmt, ...)
 int cli_bad_option(const char *verb, int status, char **argv);
 /* cli_resolve: ref -> id; prints the error. */
 int cli_resolve(struct mc_cli *cli, const char *ref, char id[MC_RT_ID_LEN + 1]);
+/*
+ * cli_each_container: the common tail of the verbs that take CONTAINER...: requires at
+ * least one name in argv[first..], root, then calls @fn with each resolved id. @fn
+ * returns < 0 with @err set (printed here, the loop goes on) or >= 0 after printing its
+ * own result. Returns the verb's exit status.
+ */
+typedef int (*cli_each_fn)(struct mc_cli *cli, const char *ref, const char *id, void *arg,
+			   struct mc_err *err);
+int cli_each_container(struct mc_cli *cli, const char *verb, int argc, char **argv, int first,
+		       cli_each_fn fn, void *arg);
 /* cli_require_root: prints "mycontainer: VERB needs root" unless euid 0. */
 int cli_require_root(const char *verb, int status);
 /* cli_push: appends to a growable argv-style vector. */

@@ -115,6 +115,27 @@ int cli_resolve(struct mc_cli *cli, const char *ref, char id[MC_RT_ID_LEN + 1])
 	return 0;
 }
 
+int cli_each_container(struct mc_cli *cli, const char *verb, int argc, char **argv, int first,
+		       cli_each_fn fn, void *arg)
+{
+	int rc = 0;
+
+	if (first >= argc)
+		return cli_usage_error(verb, CLI_EXIT_FAIL, "requires at least 1 argument");
+	if (cli_require_root(verb, CLI_EXIT_FAIL))
+		return CLI_EXIT_FAIL;
+	for (int i = first; i < argc; i++) {
+		char id[MC_RT_ID_LEN + 1];
+		struct mc_err err = { 0 };
+
+		if (cli_resolve(cli, argv[i], id) < 0)
+			rc = CLI_EXIT_FAIL;
+		else if (fn(cli, argv[i], id, arg, &err) < 0)
+			rc = cli_fail(CLI_EXIT_FAIL, "%s", err.msg);
+	}
+	return rc;
+}
+
 int cli_require_root(const char *verb, int status)
 {
 	if (geteuid() == 0)

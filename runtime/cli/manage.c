@@ -38,6 +38,33 @@ enum verb {
 	WAIT
 };
 
+struct each_arg {
+	enum verb v;
+	bool force;
+};
+
+static int one(struct mc_cli *cli, const char *ref, const char *id, void *arg, struct mc_err *err)
+{
+	const struct each_arg *ea = arg;
+	int code = 0, r;
+
+	if (ea->v == START) {
+		cli_net_hook_start(cli, id);
+		r = mc_rt_start(cli_ctx(cli), id, err);
+	} else if (ea->v == RM) {
+		r = cli_net_rm(cli, id, ea->force, err);
+	} else {
+		r = mc_rt_wait(cli_ctx(cli), id, &code, err);
+	}
+	if (r < 0)
+		return r;
+	if (ea->v == WAIT)
+		printf("%d\n", code);
+	else
+		printf("%s\n", ref);
+	return 0;
+}
+
 static int each(struct mc_cli *cli, int argc, char **argv, enum verb v)
 {
 	static const char *const names[] = { "start", "rm", "wait" };
@@ -46,7 +73,7 @@ static int each(struct mc_cli *cli, int argc, char **argv, enum verb v)
 					      { "help", no_argument, NULL, 'H' },
 					      { NULL, 0, NULL, 0 } };
 	bool force = false;
-	int c, rc = 0;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, v == RM ? "f" : "", opts, NULL)) != -1) {
@@ -60,33 +87,9 @@ static int each(struct mc_cli *cli, int argc, char **argv, enum verb v)
 		}
 		return cli_bad_option(names[v], CLI_EXIT_FAIL, argv);
 	}
-	if (optind >= argc)
-		return cli_usage_error(names[v], CLI_EXIT_FAIL, "requires at least 1 argument");
-	if (cli_require_root(names[v], CLI_EXIT_FAIL))
-		return CLI_EXIT_FAIL;
-	for (; optind < argc; optind++) {
-		char id[MC_RT_ID_LEN + 1];
-		struct mc_err err = { 0 };
-		int code = 0, r;
+	struct each_arg ea = { .v = v, .force = force };
 
-		if (cli_resolve(cli, argv[optind], id) < 0) {
-			rc = CLI_EXIT_FAIL;
-			continue;
-		}
-		if (v == START)
-			cli_net_hook_start(cli, id), r = mc_rt_start(cli_ctx(cli), id, &err);
-		else if (v == RM)
-			r = cli_net_rm(cli, id, force, &err);
-		else
-			r = mc_rt_wait(cli_ctx(cli), id, &code, &err);
-		if (r < 0)
-			rc = cli_fail(CLI_EXIT_FAIL, "%s", err.msg);
-		else if (v == WAIT)
-			printf("%d\n", code);
-		else
-			printf("%s\n", argv[optind]);
-	}
-	return rc;
+	return cli_each_container(cli, names[v], argc, argv, optind, one, &ea);
 }
 
 int cli_start(struct mc_cli *cli, int argc, char **argv)

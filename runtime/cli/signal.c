@@ -17,12 +17,32 @@ static void kill_usage(FILE *f)
 	      f);
 }
 
+static int kill_one(struct mc_cli *cli, const char *ref, const char *id, void *arg,
+		    struct mc_err *err)
+{
+	int r = mc_rt_kill(cli_ctx(cli), id, *(int *)arg, err);
+
+	if (r >= 0)
+		printf("%s\n", ref);
+	return r;
+}
+
+static int stop_one(struct mc_cli *cli, const char *ref, const char *id, void *arg,
+		    struct mc_err *err)
+{
+	int r = mc_rt_stop(cli_ctx(cli), id, (unsigned)*(uint64_t *)arg, err);
+
+	if (r >= 0)
+		printf("%s\n", ref);
+	return r;
+}
+
 int cli_kill(struct mc_cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = { { "signal", required_argument, NULL, 's' },
 					      { "help", no_argument, NULL, 'H' },
 					      { NULL, 0, NULL, 0 } };
-	int c, sig = SIGKILL, rc = 0;
+	int c, sig = SIGKILL;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "s:", opts, NULL)) != -1) {
@@ -40,24 +60,7 @@ int cli_kill(struct mc_cli *cli, int argc, char **argv)
 			return cli_bad_option("kill", CLI_EXIT_FAIL, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("kill", CLI_EXIT_FAIL, "requires at least 1 argument");
-	if (cli_require_root("kill", CLI_EXIT_FAIL))
-		return CLI_EXIT_FAIL;
-	for (; optind < argc; optind++) {
-		char id[MC_RT_ID_LEN + 1];
-		struct mc_err err = { 0 };
-
-		if (cli_resolve(cli, argv[optind], id) < 0) {
-			rc = CLI_EXIT_FAIL;
-			continue;
-		}
-		if (mc_rt_kill(cli_ctx(cli), id, sig, &err) < 0)
-			rc = cli_fail(CLI_EXIT_FAIL, "%s", err.msg);
-		else
-			printf("%s\n", argv[optind]);
-	}
-	return rc;
+	return cli_each_container(cli, "kill", argc, argv, optind, kill_one, &sig);
 }
 
 static void stop_usage(FILE *f)
@@ -77,7 +80,7 @@ int cli_stop(struct mc_cli *cli, int argc, char **argv)
 					      { "help", no_argument, NULL, 'H' },
 					      { NULL, 0, NULL, 0 } };
 	uint64_t t = 10;
-	int c, rc = 0;
+	int c;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "t:", opts, NULL)) != -1) {
@@ -94,22 +97,5 @@ int cli_stop(struct mc_cli *cli, int argc, char **argv)
 			return cli_bad_option("stop", CLI_EXIT_FAIL, argv);
 		}
 	}
-	if (optind >= argc)
-		return cli_usage_error("stop", CLI_EXIT_FAIL, "requires at least 1 argument");
-	if (cli_require_root("stop", CLI_EXIT_FAIL))
-		return CLI_EXIT_FAIL;
-	for (; optind < argc; optind++) {
-		char id[MC_RT_ID_LEN + 1];
-		struct mc_err err = { 0 };
-
-		if (cli_resolve(cli, argv[optind], id) < 0) {
-			rc = CLI_EXIT_FAIL;
-			continue;
-		}
-		if (mc_rt_stop(cli_ctx(cli), id, (unsigned)t, &err) < 0)
-			rc = cli_fail(CLI_EXIT_FAIL, "%s", err.msg);
-		else
-			printf("%s\n", argv[optind]);
-	}
-	return rc;
+	return cli_each_container(cli, "stop", argc, argv, optind, stop_one, &t);
 }
