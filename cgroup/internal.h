@@ -119,6 +119,12 @@ int cgroup_read_u64(const char *dir, const char *file, uint64_t *out, struct mc_
 /* cgroup_exists: @dir/@file exists. */
 bool cgroup_exists(const char *dir, const char *file);
 
+/*
+ * cgroup_rmdir_created: rolls back a create's mkdirs, from @deep up to and including the
+ * directory whose path is @first bytes long (0: nothing was made). Best-effort.
+ */
+void cgroup_rmdir_created(struct mc_cgroup *cg, const char *deep, size_t first);
+
 /* ---- util.c: parsers (fuzzed by fuzz/cgroup_parse.c) ---- */
 
 /*

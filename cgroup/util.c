@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <mc/cleanup.h>
+#include <mc/log.h>
 #include <mc/util.h>
 
 #include "internal.h"
@@ -223,4 +224,33 @@ bool cgroup_is_cgroupfs(const char *dir, bool *v2)
 	if (v2)
 		*v2 = sfs.f_type == CG2_SUPER_MAGIC;
 	return sfs.f_type == CG_SUPER_MAGIC || sfs.f_type == CG2_SUPER_MAGIC;
+}
+
+/*
+ * cgroup_rmdir_created: undoes the mkdirs of create. What we made is always a tail of the
+ * path (once one mkdir succeeds, everything below it is new), so it is removed from
+ * the deepest directory @deep up to, and including, the one of length @first.
+ */
+void cgroup_rmdir_created(struct mc_cgroup *cg, const char *deep, size_t first)
+{
+	char path[PATH_MAX];
+
+	if (!first)
+		return;
+	mc_strlcpy(path, deep, sizeof(path));
+	if (cg->root->fake) {
+		path[first] = '\0';
+		mc_fs_rm_rf(path, NULL); /* Best-effort rollback */
+		return;
+	}
+	while (strlen(path) >= first) {
+		char *slash = strrchr(path, '/');
+
+		/* Best-effort rollback: the error that made us roll back is what counts. */
+		if (rmdir(path) < 0)
+			mc_log_warn("rmdir `%s`: %s", path, mc_strerror(errno));
+		if (!slash)
+			break;
+		*slash = '\0';
+	}
 }

@@ -47,32 +47,10 @@ static const char *dir_of(const struct mc_cgroup *cg, unsigned bit)
 	return NULL;
 }
 
-/* undo_dir: removes @deep and its parents down to length @first (see v2.c). */
-static void undo_dir(struct mc_cgroup *cg, const char *deep, size_t first)
-{
-	char path[PATH_MAX];
-
-	if (!first)
-		return;
-	mc_strlcpy(path, deep, sizeof(path));
-	if (cg->root->fake) {
-		path[first] = '\0';
-		mc_fs_rm_rf(path, NULL); /* Best-effort rollback */
-		return;
-	}
-	while (strlen(path) >= first) {
-		char *slash = strrchr(path, '/');
-
-		/* Best-effort rollback: the error that made us roll back is what counts. */
-		if (rmdir(path) < 0)
-			mc_log_warn("rmdir `%s`: %s", path, mc_strerror(errno));
-		if (!slash)
-			break;
-		*slash = '\0';
-	}
-}
-
-/* mkdir_chain: mkdir of @rel below @mount, parents included; *first as in undo_dir. */
+/*
+ * mkdir_chain: mkdir of @rel below @mount, parents included; *first as in
+ * cgroup_rmdir_created.
+ */
 static int mkdir_chain(struct mc_cgroup *cg, size_t idx, size_t *first, struct mc_err *err)
 {
 	char cur[PATH_MAX];
@@ -136,7 +114,7 @@ static int v1_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, s
 	/* the failing controller may have made some parents too: i is included */
 	for (size_t k = i + 1; k-- > 0;)
 		if (!cg->dirs[k].removed)
-			undo_dir(cg, cg->dirs[k].path, first[k]);
+			cgroup_rmdir_created(cg, cg->dirs[k].path, first[k]);
 	return r;
 }
 

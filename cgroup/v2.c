@@ -81,35 +81,6 @@ static int wanted_controllers(struct mc_cgroup *cg, const struct mc_cgroup_limit
 	return 0;
 }
 
-/*
- * rmdir_created: undoes the mkdirs of create. What we made is always a tail of the
- * path (once one mkdir succeeds, everything below it is new), so it is removed from
- * the deepest directory @deep up to, and including, the one of length @first.
- */
-static void rmdir_created(struct mc_cgroup *cg, const char *deep, size_t first)
-{
-	char path[PATH_MAX];
-
-	if (!first)
-		return;
-	mc_strlcpy(path, deep, sizeof(path));
-	if (cg->root->fake) {
-		path[first] = '\0';
-		mc_fs_rm_rf(path, NULL); /* Best-effort rollback */
-		return;
-	}
-	while (strlen(path) >= first) {
-		char *slash = strrchr(path, '/');
-
-		/* Best-effort rollback: the error that made us roll back is what counts. */
-		if (rmdir(path) < 0)
-			mc_log_warn("rmdir `%s`: %s", path, mc_strerror(errno));
-		if (!slash)
-			break;
-		*slash = '\0';
-	}
-}
-
 static int v2_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, struct mc_err *err)
 {
 	char ctl[64], cur[PATH_MAX];
@@ -151,7 +122,7 @@ static int v2_create(struct mc_cgroup *cg, const struct mc_cgroup_limits *lim, s
 	return 0;
 
 out_rollback:
-	rmdir_created(cg, cur, first);
+	cgroup_rmdir_created(cg, cur, first);
 	return r;
 }
 
