@@ -155,8 +155,9 @@ int mc_netns_link_set_up(struct mc_netns_nl *nl, const char *name, bool up, stru
 	return link_simple(nl, nlh, up ? "set up" : "set down", name, err);
 }
 
-int mc_netns_link_set_mtu(struct mc_netns_nl *nl, const char *name, unsigned mtu,
-			  struct mc_err *err)
+/* link_set_u32: RTM_NEWLINK on the link @name with one u32 attribute (mtu, master, netns). */
+static int link_set_u32(struct mc_netns_nl *nl, const char *name, uint16_t attr, uint32_t val,
+			const char *what, struct mc_err *err)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -166,8 +167,14 @@ int mc_netns_link_set_mtu(struct mc_netns_nl *nl, const char *name, unsigned mtu
 		return r;
 	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
-	return link_simple(nl, nlh, "set mtu of", name, err);
+	mnl_attr_put_u32(nlh, attr, val);
+	return link_simple(nl, nlh, what, name, err);
+}
+
+int mc_netns_link_set_mtu(struct mc_netns_nl *nl, const char *name, unsigned mtu,
+			  struct mc_err *err)
+{
+	return link_set_u32(nl, name, IFLA_MTU, mtu, "set mtu of", err);
 }
 
 int mc_netns_link_set_mac(struct mc_netns_nl *nl, const char *name, const uint8_t mac[6],
@@ -206,8 +213,6 @@ int mc_netns_link_rename(struct mc_netns_nl *nl, const char *name, const char *n
 int mc_netns_link_set_master(struct mc_netns_nl *nl, const char *name, const char *master,
 			     struct mc_err *err)
 {
-	char buf[512];
-	struct nlmsghdr *nlh;
 	int midx = 0, r = check_name(name, err);
 
 	if (r < 0)
@@ -217,35 +222,17 @@ int mc_netns_link_set_master(struct mc_netns_nl *nl, const char *name, const cha
 		if (midx < 0)
 			return midx;
 	}
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)midx);
-	return link_simple(nl, nlh, "set master of", name, err);
-}
-
-static int link_move(struct mc_netns_nl *nl, const char *name, uint16_t attr, uint32_t val,
-		     struct mc_err *err)
-{
-	char buf[512];
-	struct nlmsghdr *nlh;
-	int r = check_name(name, err);
-
-	if (r < 0)
-		return r;
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	mnl_attr_put_u32(nlh, attr, val);
-	return link_simple(nl, nlh, "move to namespace", name, err);
+	return link_set_u32(nl, name, IFLA_MASTER, (uint32_t)midx, "set master of", err);
 }
 
 int mc_netns_link_move_pid(struct mc_netns_nl *nl, const char *name, pid_t pid, struct mc_err *err)
 {
-	return link_move(nl, name, IFLA_NET_NS_PID, (uint32_t)pid, err);
+	return link_set_u32(nl, name, IFLA_NET_NS_PID, (uint32_t)pid, "move to namespace", err);
 }
 
 int mc_netns_link_move_fd(struct mc_netns_nl *nl, const char *name, int nsfd, struct mc_err *err)
 {
-	return link_move(nl, name, IFLA_NET_NS_FD, (uint32_t)nsfd, err);
+	return link_set_u32(nl, name, IFLA_NET_NS_FD, (uint32_t)nsfd, "move to namespace", err);
 }
 
 /* ---- dump ---- */
