@@ -3,7 +3,7 @@
  * Boundary-tag heaps: arena 0 grows the brk heap, other arenas map segments; blocks
  * carry a header and (when free) a boundary tag, live in 176 size-segregated bins,
  * are split when much larger than asked and coalesced with free neighbours in O(1).
- * Blocks at or above the mmap threshold get a mapping of their own.
+ * Blocks at or above the mmap threshold go to large.c.
  */
 #include "internal.h"
 
@@ -29,8 +29,6 @@ int mcm_narenas = 1;
 /* Freed bytes per arena between two decommit sweeps of large free blocks. */
 #define SWEEP_BYTES (2ul << 20)
 #define SWEEP_MIN (256ul << 10)
-/* The adaptive mmap threshold stops here (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
-#define THRESHOLD_MAX (32ul << 20)
 
 #ifdef MCM_OVERRIDE
 static bool brk_failed;
@@ -51,30 +49,6 @@ uint32_t mcm_block_hash(const struct mcm_block *b)
 	return (uint32_t)(x >> 32) ^ 0xa110c8edu;
 }
 
-/* Both thresholds move at run time (large_free): read them relaxed. */
-static inline size_t mmap_threshold(void)
-{
-	return __atomic_load_n(&mcm_opt.mmap_threshold, __ATOMIC_RELAXED);
-}
-
-static inline size_t trim_threshold(void)
-{
-	return __atomic_load_n(&mcm_opt.trim_threshold, __ATOMIC_RELAXED);
-}
-
-static inline void hdr_set(struct mcm_block *b, uint32_t units, uint16_t flags)
-{
-	b->units = units;
-	b->flags = flags;
-	b->check = mcm_block_hash(b);
-}
-
-static inline void hdr_flags(struct mcm_block *b, uint16_t flags)
-{
-	b->flags = flags;
-	b->check = mcm_block_hash(b);
-}
-
 static inline struct mcm_block *blk_next(struct mcm_block *b)
 {
 	return (struct mcm_block *)((char *)b + (size_t)b->units * 16);
@@ -83,11 +57,6 @@ static inline struct mcm_block *blk_next(struct mcm_block *b)
 static inline struct mcm_block *blk_prev(struct mcm_block *b)
 {
 	return (struct mcm_block *)((char *)b - (size_t)b->prev_units * 16);
-}
-
-static inline struct mcm_block *blk_of(const void *p)
-{
-	return (struct mcm_block *)((char *)p - sizeof(struct mcm_block));
 }
 
 static inline struct mcm_segment *seg_of_first(struct mcm_block *b)
@@ -187,10 +156,10 @@ static struct mcm_fblock *seg_format(struct mcm_arena *a, struct mcm_segment *s)
 
 	first->arena = a->index;
 	first->prev_units = 0;
-	hdr_set(first, units, MCM_B_PINUSE | MCM_B_FIRST | (a->brk ? 0 : MCM_B_LAST));
+	mcm_hdr_set(first, units, MCM_B_PINUSE | MCM_B_FIRST | (a->brk ? 0 : MCM_B_LAST));
 	fence->arena = a->index;
 	fence->prev_units = units;
-	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	mcm_hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
 	return (struct mcm_fblock *)first;
 }
 
@@ -292,15 +261,15 @@ static bool brk_grow(struct mcm_arena *a, uint32_t units)
 	a->n_grow++;
 	struct mcm_block *fence = brk_fence(a);
 	fence->arena = a->index;
-	hdr_set(old, nu, pflag);
+	mcm_hdr_set(old, nu, pflag);
 	if (!pflag) {
 		struct mcm_block *prev = blk_prev(old);
 		bin_remove(a, (struct mcm_fblock *)prev);
-		hdr_set(prev, prev->units + nu, prev->flags);
+		mcm_hdr_set(prev, prev->units + nu, prev->flags);
 		old = prev;
 	}
 	fence->prev_units = old->units;
-	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	mcm_hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
 	bin_insert(a, (struct mcm_fblock *)old);
 	return true;
 }
@@ -320,11 +289,11 @@ static bool brk_trim(struct mcm_arena *a, struct mcm_block *b, size_t keep)
 	a->brk->size -= rel;
 	a->mapped -= rel;
 	a->n_trim++;
-	hdr_set(b, nu, b->flags);
+	mcm_hdr_set(b, nu, b->flags);
 	struct mcm_block *fence = brk_fence(a);
 	fence->arena = a->index;
 	fence->prev_units = nu;
-	hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
+	mcm_hdr_set(fence, 1, MCM_B_INUSE | MCM_B_FENCE);
 	return true;
 }
 
@@ -387,7 +356,7 @@ static void sweep(struct mcm_arena *a, size_t keep)
 					sz = keep - young;
 				}
 				young += sz;
-				hdr_flags(b, b->flags | MCM_B_AGED);
+				mcm_hdr_flags(b, b->flags | MCM_B_AGED);
 				continue;
 			}
 			if (whole_segment(a, b)) {
@@ -396,7 +365,7 @@ static void sweep(struct mcm_arena *a, size_t keep)
 				continue;
 			}
 			decommit_interior(b);
-			hdr_flags(b, b->flags | MCM_B_AGED | MCM_B_DECOM);
+			mcm_hdr_flags(b, b->flags | MCM_B_AGED | MCM_B_DECOM);
 		}
 	}
 }
@@ -435,28 +404,26 @@ static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
 		struct mcm_block *r = (struct mcm_block *)((char *)b + (size_t)units * 16);
 		uint32_t ru = b->units - units;
 		r->arena = a->index;
-		hdr_set(r, ru, MCM_B_PINUSE | last);
+		mcm_hdr_set(r, ru, MCM_B_PINUSE | last);
 		if (!last)
 			blk_next(r)->prev_units = ru;
-		hdr_set(b, units, keep | MCM_B_INUSE);
+		mcm_hdr_set(b, units, keep | MCM_B_INUSE);
 		bin_insert(a, (struct mcm_fblock *)r);
 	} else {
-		hdr_set(b, b->units, keep | last | MCM_B_INUSE);
+		mcm_hdr_set(b, b->units, keep | last | MCM_B_INUSE);
 		if (!last) {
 			struct mcm_block *n = blk_next(b);
-			hdr_flags(n, n->flags | MCM_B_PINUSE);
+			mcm_hdr_flags(n, n->flags | MCM_B_PINUSE);
 		}
 	}
 	a->in_use += (size_t)b->units * 16;
 	return b + 1;
 }
 
-static void *large_alloc(size_t size, size_t align, bool *fresh);
-
 void *mcm_block_alloc(struct mcm_arena *a, size_t size)
 {
-	if (size >= mmap_threshold())
-		return large_alloc(size, 16, NULL);
+	if (size >= mcm_mmap_threshold())
+		return mcm_large_alloc(size, 16, NULL);
 
 	uint32_t units = units_for(size);
 	mcm_lock(&a->lock);
@@ -482,10 +449,10 @@ void *mcm_block_alloc(struct mcm_arena *a, size_t size)
  */
 void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 {
-	if (size >= mmap_threshold() || align >= mmap_threshold())
-		return large_alloc(size, align, NULL);
+	if (size >= mcm_mmap_threshold() || align >= mcm_mmap_threshold())
+		return mcm_large_alloc(size, align, NULL);
 	if (size > UINT32_MAX / 2)
-		return large_alloc(size, align, NULL);
+		return mcm_large_alloc(size, align, NULL);
 
 	uint32_t units = units_for(size);
 	uint32_t want = units + (uint32_t)(align / 16) + SPLIT_MIN_UNITS + 1;
@@ -512,10 +479,10 @@ void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 			struct mcm_block *b2 = (struct mcm_block *)(al - 16);
 			uint32_t rest = b->units - hu;
 			uint16_t last = b->flags & MCM_B_LAST;
-			hdr_set(b, hu, b->flags & (MCM_B_PINUSE | MCM_B_FIRST));
+			mcm_hdr_set(b, hu, b->flags & (MCM_B_PINUSE | MCM_B_FIRST));
 			b2->arena = a->index;
 			b2->prev_units = hu;
-			hdr_set(b2, rest, last);
+			mcm_hdr_set(b2, rest, last);
 			if (!last)
 				blk_next(b2)->prev_units = rest;
 			bin_insert(a, (struct mcm_fblock *)b);
@@ -584,7 +551,7 @@ static void validate(struct mcm_block *b, const void *p, const char *op)
  */
 static struct mcm_arena *lock_block(const void *p, const char *op, struct mcm_block **out)
 {
-	struct mcm_block *b = blk_of(p);
+	struct mcm_block *b = mcm_blk_of(p);
 
 	if ((uintptr_t)p % 16)
 		mcm_die(op, p, "invalid pointer (not 16-byte aligned, never returned by malloc)");
@@ -607,8 +574,6 @@ static struct mcm_arena *lock_block(const void *p, const char *op, struct mcm_bl
 
 /* ---- free ---- */
 
-static void large_free(struct mcm_block *b);
-
 /* Merges free block b (INUSE clear, not in a bin) with free neighbours; a->lock held. */
 static void release(struct mcm_arena *a, struct mcm_block *b)
 {
@@ -619,7 +584,7 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 		struct mcm_block *p = blk_prev(b);
 		bin_remove(a, (struct mcm_fblock *)p);
 		/* The dead header stays valid and free, so a second free says "double free". */
-		hdr_set(b, b->units, 0);
+		mcm_hdr_set(b, b->units, 0);
 		units += p->units;
 		flags = (p->flags & (MCM_B_PINUSE | MCM_B_FIRST)) | (flags & MCM_B_LAST);
 		b = p;
@@ -630,10 +595,10 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 			bin_remove(a, (struct mcm_fblock *)n);
 			units += n->units;
 			flags |= n->flags & MCM_B_LAST;
-			hdr_set(n, n->units, 0);
+			mcm_hdr_set(n, n->units, 0);
 		}
 	}
-	hdr_set(b, units, flags);
+	mcm_hdr_set(b, units, flags);
 	/*
 	 * A wholly free segment stays in the bins: the sweep releases it once it has stayed
 	 * unused, so a thread that frees and reallocates a big block does not map and
@@ -642,8 +607,8 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 	if (!(flags & MCM_B_LAST)) {
 		struct mcm_block *n = blk_next(b);
 		n->prev_units = units;
-		hdr_flags(n, n->flags & ~MCM_B_PINUSE);
-		if (a->brk && n == brk_fence(a) && (size_t)units * 16 > trim_threshold())
+		mcm_hdr_flags(n, n->flags & ~MCM_B_PINUSE);
+		if (a->brk && n == brk_fence(a) && (size_t)units * 16 > mcm_trim_threshold())
 			brk_trim(a, b, BRK_KEEP);
 	}
 	bin_insert(a, (struct mcm_fblock *)b);
@@ -655,17 +620,17 @@ void mcm_block_free(void *p)
 	struct mcm_arena *a = lock_block(p, "free()", &b);
 
 	if (!a) {
-		large_free(b);
+		mcm_large_free(b);
 		return;
 	}
 	size_t sz = (size_t)b->units * 16;
 	a->in_use -= sz;
-	hdr_flags(b, b->flags & ~MCM_B_INUSE);
+	mcm_hdr_flags(b, b->flags & ~MCM_B_INUSE);
 	release(a, b);
 	a->freed += sz;
-	if (a->freed > SWEEP_BYTES && a->freed > mmap_threshold()) {
+	if (a->freed > SWEEP_BYTES && a->freed > mcm_mmap_threshold()) {
 		a->freed = 0;
-		sweep(a, mmap_threshold());
+		sweep(a, mcm_mmap_threshold());
 	}
 	mcm_unlock(&a->lock);
 }
@@ -690,15 +655,13 @@ size_t mcm_block_usable(const void *p)
 	return n;
 }
 
-static void *large_resize(struct mcm_block *b, size_t size);
-
 void *mcm_block_resize(void *p, size_t size)
 {
 	struct mcm_block *b;
 	struct mcm_arena *a = lock_block(p, "realloc()", &b);
 
 	if (!a)
-		return large_resize(b, size);
+		return mcm_large_resize(b, size);
 	/*
 	 * No mmap threshold check, as in glibc: growing in place past it beats moving the
 	 * block to a mapping, which copies it and keeps both resident meanwhile.
@@ -728,11 +691,11 @@ void *mcm_block_resize(void *p, size_t size)
 		dirty(a, n, (size_t)(units - b->units) * 16 + sizeof(struct mcm_fblock));
 		a->in_use += (size_t)n->units * 16;
 		uint16_t last = n->flags & MCM_B_LAST;
-		hdr_set(n, n->units, 0);
-		hdr_set(b, b->units + n->units, b->flags | last);
+		mcm_hdr_set(n, n->units, 0);
+		mcm_hdr_set(b, b->units + n->units, b->flags | last);
 		if (!last) {
 			n = blk_next(b);
-			hdr_flags(n, n->flags | MCM_B_PINUSE);
+			mcm_hdr_flags(n, n->flags | MCM_B_PINUSE);
 		}
 	}
 	if (b->units - units >= SPLIT_MIN_UNITS) {
@@ -741,8 +704,8 @@ void *mcm_block_resize(void *p, size_t size)
 		uint32_t ru = b->units - units;
 		r->arena = a->index;
 		r->prev_units = 0;
-		hdr_set(r, ru, MCM_B_PINUSE | (b->flags & MCM_B_LAST));
-		hdr_set(b, units, b->flags & ~MCM_B_LAST);
+		mcm_hdr_set(r, ru, MCM_B_PINUSE | (b->flags & MCM_B_LAST));
+		mcm_hdr_set(b, units, b->flags & ~MCM_B_LAST);
 		a->in_use -= (size_t)ru * 16;
 		release(a, r);
 	}
@@ -750,214 +713,14 @@ void *mcm_block_resize(void *p, size_t size)
 	return p;
 }
 
-/* ---- large blocks ---- */
-
-/*
- * A large block's mapping:
- *   map: | ... | struct mcm_large (32) | struct mcm_block (16) | payload ... |
- * The payload is at map + 64 unless an alignment pushed it further.
- */
-struct mcm_large *mcm_large_list;
-struct mcm_lock mcm_large_lock;
-
-#define LCACHE 16
-/* A large block shrunk below this moves to the heaps instead of keeping a mapping. */
-#define LARGE_SHRINK_MIN (64ul << 10)
-static struct {
-	void *map;
-	size_t len;
-} lcache[LCACHE];
-static size_t lcache_bytes;
-static struct mcm_large_stats lstats;
-
-static void large_link(struct mcm_large *l)
-{
-	l->prev = NULL;
-	l->next = mcm_large_list;
-	if (l->next)
-		l->next->prev = l;
-	mcm_large_list = l;
-}
-
-static void large_unlink(struct mcm_large *l)
-{
-	if (l->next)
-		l->next->prev = l->prev;
-	if (l->prev)
-		l->prev->next = l->next;
-	else
-		mcm_large_list = l->next;
-}
-
-static void *large_alloc(size_t size, size_t align, bool *fresh)
-{
-	size_t need;
-	void *map = NULL;
-
-	if (align < 64)
-		align = 64;
-	if (__builtin_add_overflow(size, (align == 64 ? 64 : 64 + align) + 4095, &need)) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	need &= ~4095ul;
-	mcm_lock(&mcm_large_lock);
-	if (align == 64) {
-		for (int i = 0; i < LCACHE; i++) {
-			if (lcache[i].map && lcache[i].len >= need &&
-			    lcache[i].len - need <= need) {
-				map = lcache[i].map;
-				need = lcache[i].len;
-				lcache[i].map = NULL;
-				lcache_bytes -= need;
-				lstats.cached_n--;
-				lstats.n_reuse++;
-				break;
-			}
-		}
-	}
-	mcm_unlock(&mcm_large_lock);
-	if (fresh)
-		*fresh = !map;
-	if (!map) {
-		map = mcm_os_map(need);
-		if (!map) {
-			errno = ENOMEM;
-			return NULL;
-		}
-	}
-	uintptr_t pay = ((uintptr_t)map + 64 + align - 1) & ~(align - 1);
-	struct mcm_block *b = blk_of((void *)pay);
-	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
-	l->map = map;
-	l->maplen = need;
-	l->peak = need;
-	b->prev_units = 0;
-	b->arena = 0;
-	hdr_set(b, 0, MCM_B_MMAP | MCM_B_INUSE);
-	mcm_lock(&mcm_large_lock);
-	large_link(l);
-	lstats.n++;
-	lstats.bytes += need;
-	lstats.n_map++;
-	mcm_unlock(&mcm_large_lock);
-	return (void *)pay;
-}
-
-static void large_free(struct mcm_block *b)
-{
-	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
-	void *map = l->map;
-	size_t len = l->maplen, peak = l->peak;
-
-	hdr_flags(b, MCM_B_MMAP);
-	/*
-	 * A dynamic threshold like glibc's: a program that frees a block this big will
-	 * likely ask for such blocks again, so serve them from the arenas from now on,
-	 * where freed memory stays mapped and faulted in, instead of a fresh mapping each
-	 * time. The trim threshold follows so the brk top is not given back between two of
-	 * them. Unlike glibc, the size counted is the largest the block ever had (a realloc
-	 * chain that grew it and shrank it again still says "blocks this big come back"),
-	 * and the threshold goes to twice that: with exactly that size, each slightly
-	 * bigger block takes another mapped round trip, and a mapped block alive beside
-	 * the arena's retained free pages is what pushed peak RSS up.
-	 */
-	if (!mcm_opt.threshold_fixed && peak >= mmap_threshold() && peak <= THRESHOLD_MAX) {
-		size_t t = peak * 2 < THRESHOLD_MAX ? peak * 2 : THRESHOLD_MAX;
-		__atomic_store_n(&mcm_opt.mmap_threshold, t, __ATOMIC_RELAXED);
-		__atomic_store_n(&mcm_opt.trim_threshold, 2 * t, __ATOMIC_RELAXED);
-	}
-	mcm_lock(&mcm_large_lock);
-	large_unlink(l);
-	lstats.n--;
-	lstats.bytes -= len;
-	lstats.n_unmap++;
-	/* Only requests at or above the threshold come here: smaller mappings are dead weight. */
-	size_t thr = mmap_threshold();
-	for (int i = 0; i < LCACHE; i++) {
-		if (lcache[i].map && lcache[i].len <= thr) {
-			mcm_os_unmap(lcache[i].map, lcache[i].len);
-			lcache_bytes -= lcache[i].len;
-			lcache[i].map = NULL;
-			lstats.cached_n--;
-		}
-	}
-	if (len <= mcm_opt.large_cache_max / 2 && len > thr) {
-		/* Keep it for reuse: evict the oldest until it fits the cache budget. */
-		int slot = -1;
-		for (int i = 0; i < LCACHE && lcache_bytes + len > mcm_opt.large_cache_max; i++) {
-			if (lcache[i].map) {
-				mcm_os_unmap(lcache[i].map, lcache[i].len);
-				lcache_bytes -= lcache[i].len;
-				lcache[i].map = NULL;
-				lstats.cached_n--;
-			}
-		}
-		for (int i = 0; i < LCACHE && slot < 0; i++)
-			if (!lcache[i].map)
-				slot = i;
-		if (slot >= 0 && lcache_bytes + len <= mcm_opt.large_cache_max) {
-			lcache[slot].map = map;
-			lcache[slot].len = len;
-			lcache_bytes += len;
-			lstats.cached_n++;
-			map = NULL;
-		}
-	}
-	mcm_unlock(&mcm_large_lock);
-	if (map)
-		mcm_os_unmap(map, len);
-}
-
-static void *large_resize(struct mcm_block *b, size_t size)
-{
-	struct mcm_large *l = (struct mcm_large *)((char *)b - sizeof(*l));
-	size_t off = (size_t)((char *)(b + 1) - (char *)l->map);
-	size_t need;
-
-	if (__builtin_add_overflow(size, off + 4095, &need))
-		return NULL;
-	need &= ~4095ul;
-	if (need == l->maplen)
-		return b + 1;
-	/*
-	 * Shrink in place (mremap gives the tail back) while the block is still worth its
-	 * own mapping: moving it to an arena would touch fresh arena pages while the old
-	 * mapping is alive, which is what made realloc chains peak at twice glibc's RSS.
-	 * Only a small remainder moves (the caller copies it to a heap).
-	 */
-	if (size < LARGE_SHRINK_MIN)
-		return NULL;
-	size_t oldlen = l->maplen;
-	mcm_lock(&mcm_large_lock);
-	large_unlink(l);
-	void *nm = mremap(l->map, l->maplen, need, MREMAP_MAYMOVE);
-	if (nm == MAP_FAILED) {
-		large_link(l);
-		mcm_unlock(&mcm_large_lock);
-		return NULL;
-	}
-	lstats.bytes += need - oldlen;
-	struct mcm_block *nb = (struct mcm_block *)((char *)nm + off - 16);
-	struct mcm_large *nl = (struct mcm_large *)((char *)nb - sizeof(*nl));
-	nl->map = nm;
-	nl->maplen = need;
-	if (nl->peak < need)
-		nl->peak = need;
-	hdr_set(nb, 0, MCM_B_MMAP | MCM_B_INUSE);
-	large_link(nl);
-	mcm_unlock(&mcm_large_lock);
-	return nb + 1;
-}
-
 void *mcm_block_calloc(struct mcm_arena *a, size_t size)
 {
 	void *p;
 
-	if (size >= mmap_threshold()) {
+	if (size >= mcm_mmap_threshold()) {
 		bool fresh = false;
 		/* A fresh mapping is already zero: skip the memset that would fault it all in. */
-		p = large_alloc(size, 16, &fresh);
+		p = mcm_large_alloc(size, 16, &fresh);
 		if (p && !fresh)
 			memset(p, 0, size);
 		return p;
@@ -966,14 +729,6 @@ void *mcm_block_calloc(struct mcm_arena *a, size_t size)
 	if (p)
 		memset(p, 0, size);
 	return p;
-}
-
-void mcm_large_stats(struct mcm_large_stats *s)
-{
-	mcm_lock(&mcm_large_lock);
-	*s = lstats;
-	s->cached_bytes = lcache_bytes;
-	mcm_unlock(&mcm_large_lock);
 }
 
 /* ---- maintenance ---- */
@@ -1026,22 +781,13 @@ int mcm_block_trim(size_t pad)
 					continue;
 				}
 				decommit_interior(&f->h);
-				hdr_flags(&f->h, f->h.flags | MCM_B_AGED | MCM_B_DECOM);
+				mcm_hdr_flags(&f->h, f->h.flags | MCM_B_AGED | MCM_B_DECOM);
 			}
 		}
 		mcm_unlock(&a->lock);
 	}
-	mcm_lock(&mcm_large_lock);
-	for (int i = 0; i < LCACHE; i++) {
-		if (lcache[i].map) {
-			mcm_os_unmap(lcache[i].map, lcache[i].len);
-			lcache[i].map = NULL;
-			released = 1;
-		}
-	}
-	lcache_bytes = 0;
-	lstats.cached_n = 0;
-	mcm_unlock(&mcm_large_lock);
+	if (mcm_large_trim())
+		released = 1;
 	return released;
 }
 
@@ -1052,7 +798,7 @@ void mcm_block_arena_idle(struct mcm_arena *a)
 	 * Not everything: the arena goes to the next new thread, and programs that start
 	 * threads one after another would refault it all. What stays is the sweep's bound.
 	 */
-	sweep(a, mmap_threshold());
+	sweep(a, mcm_mmap_threshold());
 	a->freed = 0;
 	mcm_unlock(&a->lock);
 }

@@ -2,7 +2,8 @@
 /*
  * Internal interface between the layers of libmcmalloc:
  *   os.c    syscalls, locks, options, message formatting (no malloc, no stdio)
- *   block.c boundary-tag arenas on brk and mmap segments, large mmapped blocks
+ *   block.c boundary-tag arenas on brk and mmap segments
+ *   large.c blocks with a mapping of their own, the adaptive mmap threshold
  *   slab.c  size classes, 64 KiB slab pages, per-thread heaps, cross-thread frees
  *   api.c   the malloc family, start-up, fork and thread exit
  *   dump.c  the block map and the counters
@@ -185,6 +186,40 @@ struct mcm_arena {
 extern struct mcm_arena mcm_arenas[MCM_MAX_ARENAS];
 extern int mcm_narenas;
 
+/* The adaptive mmap threshold stops here (glibc's DEFAULT_MMAP_THRESHOLD_MAX). */
+#define MCM_THRESHOLD_MAX (32ul << 20)
+
+/* Both thresholds move at run time (mcm_large_free): read them relaxed. */
+static inline size_t mcm_mmap_threshold(void)
+{
+	return __atomic_load_n(&mcm_opt.mmap_threshold, __ATOMIC_RELAXED);
+}
+
+static inline size_t mcm_trim_threshold(void)
+{
+	return __atomic_load_n(&mcm_opt.trim_threshold, __ATOMIC_RELAXED);
+}
+
+uint32_t mcm_block_hash(const struct mcm_block *b);
+
+static inline void mcm_hdr_set(struct mcm_block *b, uint32_t units, uint16_t flags)
+{
+	b->units = units;
+	b->flags = flags;
+	b->check = mcm_block_hash(b);
+}
+
+static inline void mcm_hdr_flags(struct mcm_block *b, uint16_t flags)
+{
+	b->flags = flags;
+	b->check = mcm_block_hash(b);
+}
+
+static inline struct mcm_block *mcm_blk_of(const void *p)
+{
+	return (struct mcm_block *)((char *)p - sizeof(struct mcm_block));
+}
+
 void mcm_block_init(void);
 void *mcm_block_alloc(struct mcm_arena *a, size_t size);
 void *mcm_block_calloc(struct mcm_arena *a, size_t size);
@@ -215,7 +250,16 @@ void mcm_large_stats(struct mcm_large_stats *s);
 extern struct mcm_large *mcm_large_list;
 extern struct mcm_lock mcm_large_lock;
 
-uint32_t mcm_block_hash(const struct mcm_block *b);
+/* ---- large.c: blocks with a mapping of their own ---- */
+
+/* align >= 16; *fresh (if not NULL) says whether the mapping is new, i.e. zero. */
+void *mcm_large_alloc(size_t size, size_t align, bool *fresh);
+/* b is a validated MMAP block; raises the adaptive thresholds. */
+void mcm_large_free(struct mcm_block *b);
+/* Resizes with mremap; NULL if the caller must move the block. */
+void *mcm_large_resize(struct mcm_block *b, size_t size);
+/* Unmaps the cache of freed mappings; 1 if anything went. */
+int mcm_large_trim(void);
 
 /* ---- slab.c: size classes and thread heaps ---------------------------------- */
 

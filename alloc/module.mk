@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # alloc/: libmcmalloc.so (LD_PRELOAD replacement for the malloc family) and
 # libmcmallocapi.a (the same allocator under its mc_* names only, for linked tests).
-MCMALLOC_CORE := alloc/os.c alloc/options.c alloc/block.c alloc/slab.c alloc/api.c alloc/dump.c
+MCMALLOC_CORE := alloc/os.c alloc/options.c alloc/block.c alloc/large.c alloc/slab.c alloc/api.c alloc/dump.c
 
 # -fno-builtin: gcc must not turn our own code into calls to malloc/calloc.
 # -ftls-model=initial-exec: TLS access without __tls_get_addr (which may allocate).
