@@ -12,7 +12,8 @@ mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runt
 	runtime/cli/signal.c runtime/cli/manage.c runtime/cli/show.c runtime/cli/spec.c \
 	runtime/cli/image.c runtime/cli/network.c
 mycontainer_LIBS := mcrt mcrootfs mcimgstore mcgit mccgroup mcnetns mccommon
-mycontainer_LDLIBS = $(call pkg-libs,jansson libcap libseccomp libmnl libnftnl libcrypto zlib) -lm
+mycontainer_LDLIBS = -Wl,-Bstatic $(call pkg-libs,jansson libcap libseccomp libnftnl libcrypto zlib) \
+	-Wl,-Bdynamic $(call pkg-libs,libmnl) -lm
 
 DEMO := runtime/demo.sh
 DEMO_DEPS := $(O)/bin/mycontainer
