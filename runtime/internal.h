@@ -8,6 +8,7 @@
 #define MC_RT_INTERNAL_H
 
 #include <jansson.h>
+#include <seccomp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -144,7 +145,25 @@ int rt_spec_from_opts(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *
 /* rt_caps_bound before rt_user_apply (needs root's CAP_SETPCAP), rt_caps_apply after. */
 int rt_caps_bound(const struct rt_config *c, struct mc_err *err);
 int rt_caps_apply(const struct rt_config *c, struct mc_err *err);
+/* rt_seccomp_build: the libseccomp filter of @s (*out: seccomp_release it). */
+int rt_seccomp_build(const struct rt_seccomp *s, scmp_filter_ctx *out, struct mc_err *err);
 int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err);
+
+/* seccomp_cache.c: a profile's compiled BPF program, cached in DATA_ROOT/seccomp. */
+struct rt_bpf {
+	struct sock_filter *insns; /* NULL: no filter */
+	size_t n;
+};
+/*
+ * rt_seccomp_prepare: the program of @s from the cache (verified: exact key, length,
+ * checksum), else compiled with libseccomp and stored. @s NULL: an empty program.
+ * @data_root NULL: compile without the cache.
+ */
+int rt_seccomp_prepare(const char *data_root, const struct rt_seccomp *s, struct rt_bpf *out,
+		       struct mc_err *err);
+/* rt_bpf_load: installs @p with seccomp(2) (no_new_privs or CAP_SYS_ADMIN needed). */
+int rt_bpf_load(const struct rt_bpf *p, struct mc_err *err);
+void rt_bpf_release(struct rt_bpf *p);
 int rt_user_apply(const struct rt_config *c, struct mc_err *err);
 int rt_rlimits_apply(const struct rt_config *c, struct mc_err *err);
 int rt_seccomp_load_file(const char *path, json_t **out, struct mc_err *err);
@@ -177,9 +196,10 @@ struct rt_child_args {
 	const struct rt_config *c;
 	const struct mc_rootfs_overlay *ov; /* NULL: root_path as is */
 	int sync;
-	int log_fd;	  /* detached: stdout/stderr go here; -1 = inherit */
-	int null_fd;	  /* detached: stdin */
-	sigset_t sigmask; /* the mask to restore (the parent blocks what it forwards) */
+	int log_fd;	   /* detached: stdout/stderr go here; -1 = inherit */
+	int null_fd;	   /* detached: stdin */
+	sigset_t sigmask;  /* the mask to restore (the parent blocks what it forwards) */
+	struct rt_bpf bpf; /* the compiled seccomp filter (n == 0: none) */
 };
 void rt_child_main(struct rt_child_args *a) __attribute__((noreturn));
 /* rt_exec_command: environ + execvp + error mapping; returns only on failure. */

@@ -5,7 +5,8 @@ PKG_PROBE += jansson libcap libseccomp
 
 LIBS += mcrt
 mcrt_SRCS := runtime/config.c runtime/spec.c runtime/security.c runtime/mounts.c \
-	runtime/process.c runtime/run.c runtime/state.c runtime/lifecycle.c runtime/exec.c
+	runtime/process.c runtime/run.c runtime/state.c runtime/lifecycle.c runtime/exec.c \
+	runtime/seccomp_cache.c
 
 PROGS += mycontainer
 mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runtime/cli/ps.c \

@@ -313,7 +313,7 @@ void rt_child_main(struct rt_child_args *a)
 		prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	/* Last: the filter may deny what the steps above needed (mount, unshare...). */
 	rt_phase("child: joined, credentials set");
-	if (rt_seccomp_apply(c->seccomp, &err) < 0) {
+	if (a->bpf.n && rt_bpf_load(&a->bpf, &err) < 0) {
 		mc_err_wrap(&err, "seccomp");
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	}

@@ -399,6 +399,12 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		ov.volatile_upper = l->st.auto_rm;
 	}
 	rt_phase("overlay dirs");
+	/* Compiled (or read from the cache) here, so the child only hands it over. */
+	if (rt_seccomp_prepare(l->ctx->data_root, c->seccomp, &ca.bpf, err) < 0) {
+		mc_err_wrap(err, "seccomp");
+		goto out_overlay;
+	}
+	rt_phase("seccomp filter ready");
 	/*
 	 * cgroup v2: the cgroup exists before clone, which starts the child in it. v1:
 	 * it is made after clone, while the child sets itself up: every cgroupfs change
@@ -566,6 +572,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		close(ca.null_fd);
 	}
 
+	rt_bpf_release(&ca.bpf);
 	rt_foreground(f.pid, f.master, l->interactive, &fwd, &wstatus);
 	f.master = -1;
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -613,6 +620,7 @@ out_cgroup : {
 		mc_log_warn("remove cgroup: %s", e2.msg);
 }
 out_overlay:
+	rt_bpf_release(&ca.bpf);
 	if (c->lower)
 		mc_rootfs_overlay_remove(&ov, NULL);
 	*status = child_status;

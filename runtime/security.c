@@ -118,13 +118,11 @@ int rt_rlimits_apply(const struct rt_config *c, struct mc_err *err)
 	return 0;
 }
 
-int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err)
+int rt_seccomp_build(const struct rt_seccomp *s, scmp_filter_ctx *out, struct mc_err *err)
 {
 	scmp_filter_ctx ctx;
 	int r;
 
-	if (!s)
-		return 0;
 	ctx = seccomp_init(s->default_action);
 	if (!ctx)
 		return mc_err_setx(err, EINVAL, "seccomp_init failed");
@@ -169,6 +167,20 @@ int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err)
 			}
 		}
 	}
+	*out = ctx;
+	return 0;
+}
+
+int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err)
+{
+	scmp_filter_ctx ctx;
+	int r;
+
+	if (!s)
+		return 0;
+	r = rt_seccomp_build(s, &ctx, err);
+	if (r < 0)
+		return r;
 	r = seccomp_load(ctx);
 	seccomp_release(ctx);
 	if (r < 0)
