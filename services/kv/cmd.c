@@ -265,8 +265,7 @@ static int incr_by(struct mc_kv *kv, const struct mc_kv_resp_arg *key, long long
 	cur += by;
 	int len = snprintf(tmp, sizeof(tmp), "%lld", cur);
 
-	r = mc_kv_put(kv, key->p, key->len, tmp, (size_t)len);
-	(void)wf;
+	r = mc_kv_put_flags(kv, key->p, key->len, tmp, (size_t)len, wf);
 	if (r < 0)
 		return engine_error(out, r);
 	return mc_kv_resp_int(out, cur);
@@ -448,19 +447,17 @@ static int c_flushdb(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n,
 	return mc_kv_resp_simple(out, "OK");
 }
 
-static int c_info(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
-		  unsigned wf)
+int mc_kv_cmd_info(struct mc_kv *kv, struct mc_buf *s)
 {
 	struct mc_kv_stats st;
-	struct mc_buf s = MC_BUF_INIT;
 	long long keys;
 	int r = count_keys(kv, &keys);
 
 	if (r < 0)
-		return engine_error(out, r);
+		return r;
 	mc_kv_stats_get(kv, &st);
-	r = mc_buf_printf(
-		&s,
+	return mc_buf_printf(
+		s,
 		"# Server\r\nredis_version:7.0.0\r\nmckv_version:%s\r\n"
 		"redis_mode:standalone\r\n\r\n"
 		"# Persistence\r\nwal_bytes_written:%llu\r\nwal_syncs:%llu\r\n"
@@ -475,8 +472,18 @@ static int c_info(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, st
 		(unsigned long long)st.table_bytes, (unsigned long long)st.flushes,
 		(unsigned long long)st.compactions, (unsigned long long)st.bytes_flushed,
 		(unsigned long long)st.bytes_compacted, (unsigned long long)st.write_stalls, keys);
+}
+
+static int c_info(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		  unsigned wf)
+{
+	struct mc_buf s = MC_BUF_INIT;
+	int r = mc_kv_cmd_info(kv, &s);
+
 	if (r == 0)
 		r = mc_kv_resp_bulk(out, s.data, s.len);
+	else if (r != -ENOMEM)
+		r = engine_error(out, r);
 	mc_buf_release(&s);
 	return r;
 }

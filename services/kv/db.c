@@ -250,6 +250,7 @@ static int recover(struct mc_kv *kv, struct mc_err *err)
 				    torn);
 	}
 	atomic_store(&kv->last_seq, c.max_seq);
+	atomic_store(&kv->synced_seq, c.max_seq);
 	if (kv->opt.read_only) {
 		kv->wal.fd = -1;
 		return 0;
@@ -392,6 +393,24 @@ static bool mem_full(const struct mc_kv *kv)
  * a fresh memtable and WAL when it is full. Waits (a write stall) while the previous
  * memtable is still being flushed.
  */
+/*
+ * Counts one fdatasync that made every op up to @seq durable. Syncs may run
+ * concurrently (mc_kv_sync_wal beside the commit leader), so the mark only moves up
+ * and each op is counted once.
+ */
+static void note_synced(struct mc_kv *kv, uint64_t seq)
+{
+	uint64_t old = atomic_load_explicit(&kv->synced_seq, memory_order_relaxed), ops;
+
+	while (old < seq && !atomic_compare_exchange_weak(&kv->synced_seq, &old, seq))
+		;
+	ops = seq > old ? seq - old : 0;
+	atomic_fetch_add_explicit(&kv->st_wal_syncs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&kv->st_sync_ops, ops, memory_order_relaxed);
+	if (ops > atomic_load_explicit(&kv->st_sync_ops_max, memory_order_relaxed))
+		atomic_store_explicit(&kv->st_sync_ops_max, ops, memory_order_relaxed);
+}
+
 static int make_room(struct mc_kv *kv, bool force)
 {
 	struct mc_err e = { 0 };
@@ -420,12 +439,35 @@ static int make_room(struct mc_kv *kv, bool force)
 			unlink(nw.path);
 			return -ENOMEM;
 		}
-		kv->next_file++;
 		/*
-		 * Under the BATCH and ALWAYS policies everything in the old WAL is already
-		 * synced; under NONE it need not be. Closing drops nothing: the file stays
-		 * until its memtable is in a table.
+		 * Writes made with MC_KV_WRITE_NOSYNC may still be unsynced in the old WAL
+		 * while a caller syncs them with mc_kv_sync_wal, which only ever syncs the
+		 * current WAL. Sync the old one before anything lands in the new one, so a
+		 * synced write never survives a crash that loses an older one (recovery
+		 * stays a prefix of the history). Under NONE nobody asked for durability,
+		 * unless they sync by hand. Leader only, so the lock can be dropped.
 		 */
+		uint64_t last = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
+
+		if (atomic_load(&kv->synced_seq) < last &&
+		    (kv->opt.sync != MC_KV_SYNC_NONE || atomic_load(&kv->hand_synced))) {
+			pthread_mutex_unlock(&kv->mu);
+			r = kv_wal_sync(&kv->wal);
+			pthread_mutex_lock(&kv->mu);
+			if (r < 0) {
+				kv_wal_close(&nw);
+				unlink(nw.path);
+				kv_mt_unref(nm);
+				/* After a failed fdatasync the kernel may have dropped the
+				 * pages: no later sync can vouch for them. Stop writing. */
+				kv->bg_err = r;
+				return r;
+			}
+			note_synced(kv, last);
+		}
+		kv->next_file++;
+		/* Everything in the old WAL is synced now, or nobody asked it to be. Closing
+		 * drops nothing: the file stays until its memtable is in a table. */
 		kv_wal_close(&kv->wal);
 		kv->wal = nw;
 		kv->imm = kv->mem;
@@ -502,7 +544,7 @@ static int write_rep(struct mc_kv *kv, struct kv_writer *w)
 		pthread_mutex_lock(&kv->mu);
 	}
 	size_t bytes = 0;
-	uint64_t seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed), seq0 = seq;
+	uint64_t seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
 
 	sync = false;
 	for (struct kv_writer *x = w; x && n < GROUP_MAX; x = x->next) {
@@ -531,16 +573,8 @@ static int write_rep(struct mc_kv *kv, struct kv_writer *w)
 	r = wrote < 0 ? (int)wrote : 0;
 	if (r == 0 && sync) {
 		r = kv_wal_sync(wal);
-		atomic_fetch_add_explicit(&kv->st_wal_syncs, 1, memory_order_relaxed);
-		/* Leader-only counters: leaders follow one another under mu. */
-		uint64_t ops = kv->unsynced_ops + (seq - seq0);
-
-		kv->unsynced_ops = 0;
-		atomic_fetch_add_explicit(&kv->st_sync_ops, ops, memory_order_relaxed);
-		if (ops > atomic_load_explicit(&kv->st_sync_ops_max, memory_order_relaxed))
-			atomic_store_explicit(&kv->st_sync_ops_max, ops, memory_order_relaxed);
-	} else if (r == 0) {
-		kv->unsynced_ops += seq - seq0;
+		if (r == 0)
+			note_synced(kv, seq);
 	}
 	if (r == 0) {
 		atomic_fetch_add_explicit(&kv->st_wal_bytes, (uint64_t)wrote, memory_order_relaxed);
@@ -607,7 +641,7 @@ int mc_kv_write(struct mc_kv *kv, const struct mc_kv_batch *b, unsigned flags)
 
 /* Single-op writes encode into a stack buffer: no allocation on the common path. */
 static int write_one(struct mc_kv *kv, int kind, const void *k, size_t klen, const void *v,
-		     size_t vlen)
+		     size_t vlen, unsigned flags)
 {
 	uint8_t stack[512];
 	uint8_t *rep = stack;
@@ -638,7 +672,7 @@ static int write_one(struct mc_kv *kv, int kind, const void *k, size_t klen, con
 		.len = h,
 		.count = 1,
 		.user_bytes = klen + vlen,
-		.sync = want_sync(kv, 0),
+		.sync = want_sync(kv, flags),
 	};
 
 	r = write_rep(kv, &w);
@@ -649,12 +683,62 @@ static int write_one(struct mc_kv *kv, int kind, const void *k, size_t klen, con
 
 int mc_kv_put(struct mc_kv *kv, const void *key, size_t klen, const void *val, size_t vlen)
 {
-	return write_one(kv, KV_KIND_PUT, key, klen, val, vlen);
+	return write_one(kv, KV_KIND_PUT, key, klen, val, vlen, 0);
+}
+
+int mc_kv_put_flags(struct mc_kv *kv, const void *key, size_t klen, const void *val, size_t vlen,
+		    unsigned flags)
+{
+	return write_one(kv, KV_KIND_PUT, key, klen, val, vlen, flags);
 }
 
 int mc_kv_delete(struct mc_kv *kv, const void *key, size_t klen)
 {
-	return write_one(kv, KV_KIND_DEL, key, klen, NULL, 0);
+	return write_one(kv, KV_KIND_DEL, key, klen, NULL, 0, 0);
+}
+
+int mc_kv_sync_wal(struct mc_kv *kv)
+{
+	int fd, r = 0;
+	uint64_t seq;
+
+	/*
+	 * A private descriptor of the current WAL, so a rotation may close the handle's
+	 * own meanwhile; writes that returned before this point are in its page cache
+	 * (or, if the WAL rotated, in the old WAL that make_room synced).
+	 */
+	atomic_store(&kv->hand_synced, true);
+	pthread_mutex_lock(&kv->mu);
+	seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
+	fd = kv->wal.fd >= 0 ? fcntl(kv->wal.fd, F_DUPFD_CLOEXEC, 0) : -EBADF;
+	if (fd < 0 && kv->wal.fd >= 0)
+		r = -errno;
+	if (r == 0 && kv->bg_err)
+		r = kv->bg_err;
+	pthread_mutex_unlock(&kv->mu);
+	/* Nothing new since a sync that has completed: the fdatasync would be idle. */
+	if (r == 0 && seq <= atomic_load(&kv->synced_seq)) {
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	if (r < 0 || fd < 0) {
+		if (fd >= 0)
+			close(fd);
+		return r;
+	}
+	if (fdatasync(fd) < 0) {
+		r = -errno;
+		pthread_mutex_lock(&kv->mu);
+		if (!kv->bg_err)
+			kv->bg_err = r; /* see make_room: a failed sync is not retried */
+		pthread_mutex_unlock(&kv->mu);
+	} else {
+		note_synced(kv, seq);
+		r = 1;
+	}
+	close(fd);
+	return r;
 }
 
 int mc_kv_sync(struct mc_kv *kv)

@@ -378,7 +378,8 @@ struct mc_kv {
 	_Atomic uint64_t st_flushes, st_compactions, st_bytes_flushed, st_bytes_compacted;
 	_Atomic uint64_t st_wal_bytes, st_wal_syncs, st_stalls, st_user_bytes;
 	_Atomic uint64_t st_sync_ops, st_sync_ops_max;
-	uint64_t unsynced_ops; /* appended since the last fdatasync; the leader's alone */
+	_Atomic uint64_t synced_seq; /* every op up to this seq is on disk (fdatasync) */
+	_Atomic bool hand_synced;    /* mc_kv_sync_wal was called: see make_room */
 };
 
 /* kv_record_error: remembers @e as the handle's last error; returns -e->code. */

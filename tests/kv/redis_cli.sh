@@ -91,6 +91,26 @@ t_benchmark_and_restart() {
 	stop_server
 }
 
+# INFO's "# Commit" section: the histograms count what the pipelined commit did.
+t_commit_info() {
+	start_server "$tmp/d3"
+	local out n
+	for i in $(seq 1 30); do echo "SET c$i v$i"; done | rc >/dev/null
+	out=$(rc info | tr -d '\r')
+	assert_contains "$out" "# Commit"
+	n=$(sed -n 's/^commit_sync_writes:count=[0-9]*,mean=[0-9.]*,.*max=//p' <<<"$out")
+	[ "${n:-0}" -ge 1 ] || fail "no write made durable by a sync: $out"
+	n=$(sed -n 's/^commit_request_to_reply_us:count=\([0-9]*\),.*/\1/p' <<<"$out")
+	assert_eq "30" "$n"
+	n=$(sed -n 's/^commit_fdatasync_us:count=\([0-9]*\),.*/\1/p' <<<"$out")
+	[ "${n:-0}" -ge 1 ] || fail "no fdatasync counted: $out"
+	assert_eq "OK" "$(rc config resetstat)"
+	out=$(rc info | tr -d '\r')
+	assert_contains "$out" "commit_request_to_reply_us:count=0,"
+	assert_contains "$out" "wal_synced_ops:30"
+	stop_server
+}
+
 t_bad_flags() {
 	local out
 	out=$("$MC_BIN/kv-server" --port 99999 2>&1 || true)
@@ -104,5 +124,6 @@ t_bad_flags() {
 
 ktap_run conformance t_conformance
 ktap_run benchmark_and_restart t_benchmark_and_restart
+ktap_run commit_info t_commit_info
 ktap_run bad_flags t_bad_flags
 ktap_finish

@@ -2,17 +2,21 @@
 /*
  * kv-server: libmckv over the Redis protocol, on io/'s event loops.
  *
- *   loop thread(s)                          writer thread
- *   parse RESP, run reads inline   --push-->  mc_queue  --pop--> run the writes of
- *   (GET, MGET, EXISTS, SCAN...)                         every queued request,
- *   a write (and whatever follows it                     one fdatasync per batch
- *   on that connection) becomes a   <--mc_io_loop_post-- (group commit), then post
- *   request; the conn waits for it                       each reply back
+ *   loop thread(s)                        writer thread            sync thread
+ *   parse RESP, run reads inline --push--> mc_queue --pop--> run the
+ *   (GET, MGET, EXISTS, SCAN...)                    writes of every queued
+ *   a write (and whatever follows it                request, write(2) them
+ *   on that connection) becomes a                   as one WAL record --> pending
+ *   request; the conn waits for it                                        fdatasync
+ *                                <--mc_io_loop_post---------------------- post replies
  *
  * Replies leave in request order: while a connection's request is with the writer,
  * its further input stays buffered. A write is acknowledged only after the
  * fdatasync that covers it (--sync batch, the default), so an acknowledged write
- * survives power loss; many connections' writes share one fdatasync.
+ * survives power loss; many connections' writes share one fdatasync. The commit is
+ * pipelined: while the sync thread waits for one fdatasync, the writer already
+ * writes the next batch into the page cache; when the sync returns, the sync thread
+ * at once starts the next one for everything written meanwhile. Nothing lingers.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -32,6 +37,8 @@
 #include <mc/kv_resp.h>
 #include <mc/log.h>
 #include <mc/queue.h>
+
+#include "commit_stats.h"
 
 #define PROG "kv-server"
 #define EX_USAGE 64
@@ -57,12 +64,25 @@ struct srv {
 	unsigned nlfds;
 	struct mc_kv_cmd_ctx **ctxs; /* one per loop */
 	struct mc_io_loop_opts lo;
+
+	/* The sync thread: batch syncs (pending list) and everysec's once a second. */
+	pthread_t syncer;
+	bool syncer_started;
+	pthread_mutex_t sync_mu;
+	pthread_cond_t sync_cv;
+	struct wreq *sync_head, *sync_tail; /* written, waiting for an fdatasync */
+	bool sync_stop;
+
+	struct kv_commit_stats st;
 };
 
 struct wreq {
 	struct client *cl;
+	struct wreq *next; /* on the sync thread's pending list */
 	size_t len;
-	unsigned ncmds; /* commands run: each has one reply in out */
+	unsigned ncmds;			    /* commands run: each has one reply in out */
+	unsigned writes;		    /* of those, write commands */
+	uint64_t t_arrive, t_ready, t_post; /* parsed on the loop, written, posted back */
 	struct mc_buf out;
 	bool quit;
 	char data[]; /* the raw commands, copied out of the connection buffer */
@@ -129,6 +149,44 @@ static void wake_writer(struct srv *s)
 
 static void process(struct client *cl);
 
+static bool arg_is(const struct mc_kv_resp_arg *a, const char *s)
+{
+	size_t n = strlen(s);
+
+	return a->len == n && strncasecmp(a->p, s, n) == 0;
+}
+
+/*
+ * Runs one command through @ctx; INFO gains the "# Commit" section and CONFIG
+ * RESETSTAT clears it (the engine's counters stay: they count since open).
+ */
+static int run_cmd(struct srv *s, struct mc_kv_cmd_ctx *ctx, const struct mc_kv_resp_arg *argv,
+		   size_t argc, struct mc_buf *out)
+{
+	if (argc >= 1 && argc <= 2 && arg_is(&argv[0], "INFO")) {
+		struct mc_buf txt = MC_BUF_INIT;
+		int r = mc_kv_cmd_flush(ctx); /* like any command: see pending writes */
+
+		if (r == 0)
+			r = mc_kv_cmd_info(s->kv, &txt);
+		if (r == 0)
+			r = mc_buf_printf(&txt, "\r\n");
+		if (r == 0)
+			r = kv_commit_stats_info(&s->st, &txt);
+		if (r == 0)
+			r = mc_kv_resp_bulk(out, txt.data, txt.len);
+		else if (r != -ENOMEM)
+			r = mc_kv_resp_error(out, "ERR storage: INFO failed");
+		mc_buf_release(&txt);
+		return r;
+	}
+	if (argc == 2 && arg_is(&argv[0], "CONFIG") && arg_is(&argv[1], "RESETSTAT")) {
+		kv_commit_stats_reset(&s->st);
+		return mc_kv_resp_simple(out, "OK");
+	}
+	return mc_kv_cmd_run(ctx, argv, argc, out);
+}
+
 /* Sends a protocol error and closes, as redis does. */
 static void protocol_error(struct client *cl, const char *why)
 {
@@ -184,7 +242,7 @@ static void process(struct client *cl)
 				mc_io_conn_close(cl->conn);
 				return;
 			}
-			*w = (struct wreq){ .out = MC_BUF_INIT };
+			*w = (struct wreq){ .out = MC_BUF_INIT, .t_arrive = mc_time_mono_ns() };
 			memcpy(w->data, data + off, end - off);
 			w->len = end - off;
 			w->cl = cl;
@@ -199,7 +257,7 @@ static void process(struct client *cl)
 			wake_writer(cl->srv);
 			return;
 		}
-		if (mc_kv_cmd_run(mc_io_loop_userdata(cl->loop), argv, argc, &cl->out) < 0) {
+		if (run_cmd(cl->srv, mc_io_loop_userdata(cl->loop), argv, argc, &cl->out) < 0) {
 			mc_io_conn_close(cl->conn);
 			return;
 		}
@@ -241,7 +299,10 @@ static void req_done(struct mc_io_loop *loop, void *arg)
 {
 	struct wreq *w = arg;
 	struct client *cl = w->cl;
+	uint64_t now = mc_time_mono_ns();
 
+	kv_stat_add(&cl->srv->st, KV_ST_POST_US, (now - w->t_post) / 1000);
+	kv_stat_add(&cl->srv->st, KV_ST_REPLY_US, (now - w->t_arrive) / 1000);
 	cl->inflight = NULL;
 	if (!cl->conn) {
 		req_free(w);
@@ -297,14 +358,12 @@ static int loop_init(struct mc_io_loop *loop, unsigned idx, void *arg)
 
 /*
  * Executes every command of @w in order through the writer's deferring context:
- * plain SETs of every request in the batch join one pending write. Returns how many
- * commands were writes.
+ * plain SETs of every request in the batch join one pending write.
  */
-static unsigned run_request(struct mc_kv_cmd_ctx *ctx, struct wreq *w)
+static void run_request(struct srv *s, struct mc_kv_cmd_ctx *ctx, struct wreq *w)
 {
 	struct mc_kv_resp_arg *argv = loop_argv();
 	size_t off = 0, argc;
-	unsigned writes = 0;
 
 	while (off < w->len) {
 		ssize_t r =
@@ -314,8 +373,8 @@ static unsigned run_request(struct mc_kv_cmd_ctx *ctx, struct wreq *w)
 			break; /* cannot happen: the loop thread parsed these bytes already */
 		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
 
-		writes += cls == MC_KV_CMD_WRITE;
-		if (mc_kv_cmd_run(ctx, argv, argc, &w->out) < 0)
+		w->writes += cls == MC_KV_CMD_WRITE;
+		if (run_cmd(s, ctx, argv, argc, &w->out) < 0)
 			mc_kv_resp_error(&w->out, "ERR out of memory");
 		w->ncmds += argc > 0;
 		off += (size_t)r;
@@ -324,79 +383,148 @@ static unsigned run_request(struct mc_kv_cmd_ctx *ctx, struct wreq *w)
 			break;
 		}
 	}
-	return writes;
 }
 
-/* everysec: an fdatasync when a second has passed since the last one and data waits. */
-static void everysec_sync(struct srv *s, uint64_t *last, bool *dirty)
+/* Replaces every reply of the requests by @msg, one per command. */
+static void fail_requests(struct wreq *w, const char *msg)
+{
+	for (; w; w = w->next) {
+		w->out.len = 0;
+		for (unsigned j = 0; j < w->ncmds; j++)
+			mc_kv_resp_error(&w->out, msg);
+	}
+}
+
+/* Posts each reply back to its client's loop. */
+static void post_requests(struct srv *s, struct wreq *w)
 {
 	uint64_t now = mc_time_mono_ns();
 
-	if (!s->everysec || !*dirty || now - *last < 1000000000ull)
-		return;
-	int r = mc_kv_sync(s->kv);
+	pthread_mutex_lock(&s->post_mu);
+	while (w) {
+		struct wreq *next = w->next;
 
-	/* Best-effort like redis' everysec: a failure is logged, the next second retries. */
-	if (r < 0)
-		mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
-	else
-		*dirty = false;
-	*last = now;
+		w->next = NULL;
+		w->t_post = now;
+		/* Once the loops are gone the client cleanup frees the request. */
+		if (s->loops_alive && mc_io_loop_post(w->cl->loop, req_done, w) < 0)
+			mc_log_warn("post reply: out of memory");
+		w = next;
+	}
+	pthread_mutex_unlock(&s->post_mu);
 }
 
 /*
- * Group commit across connections, batch policy. Clients waiting for a sync come
- * back in two cohorts: those queued during the last fdatasync (in @batch now) and
- * those whose replies it just released, whose next requests are still on the wire.
- * Syncing at once would split every round in two, halving the writes per fdatasync.
- * So wait while requests keep arriving (until none came for 200 us), for at most a
- * quarter of the last sync's duration: nothing when syncs are cheap, and a lone
- * client pays at most 200 us on top of a sync of 0.8 ms or more.
+ * The sync thread. Under batch it takes everything the writer finished so far,
+ * fdatasyncs once and releases those replies; batches the writer finishes during
+ * that fdatasync wait for the next one, which starts as soon as this one returns.
+ * Under everysec it fdatasyncs once a second when something was written, off the
+ * writer's path like redis' background fsync.
  */
-static unsigned linger(struct srv *s, struct wreq **batch, unsigned n, uint64_t sync_ns)
+static void *syncer_main(void *arg)
 {
-	uint64_t budget = MC_MIN(sync_ns / 4, 2000000ull), t0 = mc_time_mono_ns(), last = t0;
+	struct srv *s = arg;
+	uint64_t last = mc_time_mono_ns();
 
-	if (budget < 200000)
-		return n;
-	while (n < WRITER_BATCH) {
-		uint64_t now = mc_time_mono_ns();
+	pthread_mutex_lock(&s->sync_mu);
+	for (;;) {
+		while (!s->sync_head && !s->sync_stop) {
+			if (!s->everysec) {
+				pthread_cond_wait(&s->sync_cv, &s->sync_mu);
+				continue;
+			}
+			struct timespec ts;
 
-		if (now - t0 >= budget || now - last >= 200000)
-			break;
-		usleep(50);
-		while (n < WRITER_BATCH && (batch[n] = mc_queue_pop(s->q))) {
-			n++;
-			last = mc_time_mono_ns();
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += 1;
+			if (pthread_cond_timedwait(&s->sync_cv, &s->sync_mu, &ts) == ETIMEDOUT)
+				break;
 		}
+		struct wreq *list = s->sync_head;
+		bool stop = s->sync_stop;
+
+		s->sync_head = s->sync_tail = NULL;
+		pthread_mutex_unlock(&s->sync_mu);
+
+		uint64_t t0 = mc_time_mono_ns();
+
+		if (list) {
+			unsigned reqs = 0, writes = 0;
+
+			for (struct wreq *w = list; w; w = w->next) {
+				reqs++;
+				writes += w->writes;
+				kv_stat_add(&s->st, KV_ST_SYNC_WAIT_US, (t0 - w->t_ready) / 1000);
+			}
+			/* Also for requests that wrote nothing: their replies may reveal
+			 * writes of others not yet durable (SET NX on a fresh key). The
+			 * engine skips the fdatasync when everything is durable already. */
+			int r = mc_kv_sync_wal(s->kv);
+
+			if (r > 0)
+				kv_stat_add(&s->st, KV_ST_SYNC_US, (mc_time_mono_ns() - t0) / 1000);
+			kv_stat_add(&s->st, KV_ST_SYNC_REQS, reqs);
+			kv_stat_add(&s->st, KV_ST_SYNC_WRITES, writes);
+			if (r < 0) {
+				/* Nothing here is known durable; the engine refuses writes now. */
+				mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
+				fail_requests(list,
+					      "ERR storage: WAL sync failed, writes may be lost");
+			}
+			post_requests(s, list);
+		} else if (s->everysec && t0 - last >= 1000000000ull) {
+			int r = mc_kv_sync_wal(s->kv);
+
+			if (r > 0)
+				kv_stat_add(&s->st, KV_ST_SYNC_US, (mc_time_mono_ns() - t0) / 1000);
+			/* Best-effort like redis' everysec: the failure is logged; the engine
+			 * then refuses writes, which report it. */
+			if (r < 0)
+				mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
+			last = t0;
+		}
+		pthread_mutex_lock(&s->sync_mu);
+		if (stop && !s->sync_head)
+			break;
 	}
-	return n;
+	pthread_mutex_unlock(&s->sync_mu);
+	if (s->everysec && mc_kv_sync_wal(s->kv) < 0)
+		mc_log_error("final fdatasync of the WAL failed");
+	return NULL;
 }
 
-/* Replaces every reply of the batch's requests by @msg, one per command. */
-static void fail_batch(struct wreq **batch, unsigned n, const char *msg)
+/* Hands a written batch to the sync thread (batch policy). */
+static void hand_to_syncer(struct srv *s, struct wreq **batch, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		batch[i]->out.len = 0;
-		for (unsigned j = 0; j < batch[i]->ncmds; j++)
-			mc_kv_resp_error(&batch[i]->out, msg);
-	}
+	uint64_t now = mc_time_mono_ns();
+
+	for (unsigned i = 0; i + 1 < n; i++)
+		batch[i]->next = batch[i + 1];
+	batch[n - 1]->next = NULL;
+	for (unsigned i = 0; i < n; i++)
+		batch[i]->t_ready = now;
+	pthread_mutex_lock(&s->sync_mu);
+	if (s->sync_tail)
+		s->sync_tail->next = batch[0];
+	else
+		s->sync_head = batch[0];
+	s->sync_tail = batch[n - 1];
+	pthread_cond_signal(&s->sync_cv);
+	pthread_mutex_unlock(&s->sync_mu);
 }
 
 static void *writer_main(void *arg)
 {
 	struct srv *s = arg;
 	struct wreq *batch[WRITER_BATCH];
-	/* BATCH: writes skip their own fdatasync and share the one below. */
+	/* BATCH: writes skip their own fdatasync and share the sync thread's. */
 	unsigned flags = s->sync == MC_KV_SYNC_BATCH ? MC_KV_WRITE_NOSYNC : 0;
-	uint64_t last_sync = mc_time_mono_ns(), sync_ns = 0;
-	bool dirty = false;
 	struct mc_kv_cmd_ctx ctx;
 
 	mc_kv_cmd_ctx_init(&ctx, s->kv, flags, true);
 
 	for (;;) {
-		unsigned n = 0, writes = 0;
+		unsigned n = 0;
 
 		while (n < WRITER_BATCH && (batch[n] = mc_queue_pop(s->q)))
 			n++;
@@ -408,53 +536,39 @@ static void *writer_main(void *arg)
 				atomic_store(&s->writer_idle, 0);
 				n = 1;
 			} else {
-				uint64_t v;
+				uint64_t v, t0 = mc_time_mono_ns();
 				struct pollfd pfd = { .fd = s->efd, .events = POLLIN };
 
 				if (atomic_load(&s->stopping))
 					break;
-				/* everysec: wake at least once a second to sync. */
-				if (poll(&pfd, 1, s->everysec ? 1000 : -1) > 0 &&
-				    read(s->efd, &v, sizeof(v)) < 0 && errno != EINTR &&
-				    errno != EAGAIN)
+				if (poll(&pfd, 1, -1) > 0 && read(s->efd, &v, sizeof(v)) < 0 &&
+				    errno != EINTR && errno != EAGAIN)
 					break;
 				atomic_store(&s->writer_idle, 0);
-				everysec_sync(s, &last_sync, &dirty);
+				kv_stat_add(&s->st, KV_ST_IDLE_US, (mc_time_mono_ns() - t0) / 1000);
 				continue;
 			}
 		}
-		if (s->sync == MC_KV_SYNC_BATCH)
-			n = linger(s, batch, n, sync_ns);
-		for (unsigned i = 0; i < n; i++)
-			writes += run_request(&ctx, batch[i]);
+		uint64_t t0 = mc_time_mono_ns();
+
+		kv_stat_add(&s->st, KV_ST_BATCH_REQS, n);
+		for (unsigned i = 0; i < n; i++) {
+			kv_stat_add(&s->st, KV_ST_HANDOFF_US, (t0 - batch[i]->t_arrive) / 1000);
+			run_request(s, &ctx, batch[i]);
+			batch[i]->next = i + 1 < n ? batch[i + 1] : NULL;
+		}
 		/* The SETs of the whole batch: one WAL record. */
 		int r = mc_kv_cmd_flush(&ctx);
 
+		kv_stat_add(&s->st, KV_ST_EXEC_US, (mc_time_mono_ns() - t0) / 1000);
 		if (r < 0) {
 			mc_log_error("write to the engine: %s", mc_strerror(-r));
-			fail_batch(batch, n, "ERR storage: write failed, writes may be lost");
+			fail_requests(batch[0], "ERR storage: write failed, writes may be lost");
 		}
-		dirty |= writes > 0;
-		everysec_sync(s, &last_sync, &dirty);
-		if (r == 0 && writes && s->sync == MC_KV_SYNC_BATCH) {
-			uint64_t t0 = mc_time_mono_ns();
-
-			r = mc_kv_sync(s->kv);
-			sync_ns = mc_time_mono_ns() - t0;
-			if (r < 0) {
-				/* Nothing in this batch is durable: say so instead of OK. */
-				mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
-				fail_batch(batch, n,
-					   "ERR storage: WAL sync failed, writes may be lost");
-			}
-		}
-		pthread_mutex_lock(&s->post_mu);
-		for (unsigned i = 0; i < n; i++)
-			/* Once the loops are gone the client cleanup frees the request. */
-			if (s->loops_alive &&
-			    mc_io_loop_post(batch[i]->cl->loop, req_done, batch[i]) < 0)
-				mc_log_warn("post reply: out of memory");
-		pthread_mutex_unlock(&s->post_mu);
+		if (r == 0 && s->sync == MC_KV_SYNC_BATCH)
+			hand_to_syncer(s, batch, n);
+		else
+			post_requests(s, batch[0]);
 	}
 	mc_kv_cmd_ctx_release(&ctx);
 	return NULL;
@@ -585,6 +699,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	pthread_mutex_init(&s.post_mu, NULL);
+	pthread_mutex_init(&s.sync_mu, NULL);
+	{
+		pthread_condattr_t ca;
+
+		pthread_condattr_init(&ca);
+		pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+		pthread_cond_init(&s.sync_cv, &ca);
+		pthread_condattr_destroy(&ca);
+	}
 	pthread_mutex_init(&s.clients_mu, NULL);
 	s.lfds = calloc(threads, sizeof(int));
 	s.ctxs = calloc(threads, sizeof(*s.ctxs));
@@ -613,9 +736,14 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	if (pthread_create(&s.syncer, NULL, syncer_main, &s) != 0) {
+		fprintf(stderr, PROG ": start sync thread: %s\n", strerror(errno));
+		goto out_fds;
+	}
+	s.syncer_started = true;
 	if (pthread_create(&s.writer, NULL, writer_main, &s) != 0) {
 		fprintf(stderr, PROG ": start writer thread: %s\n", strerror(errno));
-		goto out_fds;
+		goto out_syncer;
 	}
 	struct mc_io_threads *th;
 	int r = mc_io_threads_start((unsigned)threads, &s.lo, loop_init, &s, &th);
@@ -650,6 +778,13 @@ out_writer:
 			mc_log_warn("wake writer: %m");
 	}
 	pthread_join(s.writer, NULL);
+out_syncer:
+	/* After the writer: it may still hand over a batch. */
+	pthread_mutex_lock(&s.sync_mu);
+	s.sync_stop = true;
+	pthread_cond_signal(&s.sync_cv);
+	pthread_mutex_unlock(&s.sync_mu);
+	pthread_join(s.syncer, NULL);
 	/* Requests never answered (the loops are gone) are freed with their clients. */
 	while (s.clients)
 		client_free(s.clients);

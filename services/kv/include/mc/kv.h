@@ -92,9 +92,21 @@ uint32_t mc_kv_batch_count(const struct mc_kv_batch *b);
 #define MC_KV_WRITE_NOSYNC 0x1u /* skip the policy's fdatasync (see mc_kv_sync) */
 #define MC_KV_WRITE_SYNC 0x2u	/* fdatasync before returning, whatever the policy */
 int mc_kv_write(struct mc_kv *kv, const struct mc_kv_batch *b, unsigned flags);
+/* mc_kv_put_flags: mc_kv_put with MC_KV_WRITE_* @flags (no batch allocation). */
+int mc_kv_put_flags(struct mc_kv *kv, const void *key, size_t klen, const void *val, size_t vlen,
+		    unsigned flags);
 
 /* mc_kv_sync: fdatasync of the current WAL: every write returned so far is durable. */
 int mc_kv_sync(struct mc_kv *kv);
+/*
+ * mc_kv_sync_wal: the same guarantee (every write that returned before the call is
+ * durable when it returns 0) without joining the write queue: writes go on while
+ * the fdatasync runs, so one thread can write batch N+1 while another syncs batch N.
+ * Returns 1 after an fdatasync, 0 if every write was durable already (no syscall),
+ * or -errno. A failure is sticky: every later write fails (the kernel may have
+ * dropped the unsynced pages, so a later successful sync would prove nothing).
+ */
+int mc_kv_sync_wal(struct mc_kv *kv);
 
 /*
  * mc_kv_get: the newest value of @key, appended to @val (which is reset first).

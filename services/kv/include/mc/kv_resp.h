@@ -53,6 +53,13 @@ enum mc_kv_cmd_class {
 	MC_KV_CMD_QUIT, /* reply, then close the connection */
 };
 
+/*
+ * mc_kv_cmd_info: appends INFO's text (sections "# Server", "# Persistence",
+ * "# Keyspace", CRLF lines) to @s, so a server can add sections of its own before
+ * framing it as a bulk reply. 0, -ENOMEM or an engine error.
+ */
+int mc_kv_cmd_info(struct mc_kv *kv, struct mc_buf *s);
+
 enum mc_kv_cmd_class mc_kv_cmd_classify(const struct mc_kv_resp_arg *argv, size_t argc);
 
 /*
