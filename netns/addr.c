@@ -9,20 +9,12 @@
 
 #include "internal.h"
 
-static int addr_change(struct mc_netns_nl *nl, uint16_t type, uint16_t flags, const char *name,
-		       struct in_addr addr, int prefix, struct mc_err *err)
+struct nlmsghdr *nl_addr_msg(void *buf, uint16_t type, uint16_t flags, int idx, struct in_addr addr,
+			     int prefix)
 {
-	char buf[512], ctx[96], ip[16];
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct ifaddrmsg *ifa;
-	int idx;
 
-	if (prefix < 0 || prefix > 32)
-		return mc_err_setx(err, EINVAL, "invalid prefix length %d", prefix);
-	idx = mc_netns_link_index(nl, name, err);
-	if (idx < 0)
-		return idx;
-	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = flags;
 	ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
@@ -39,6 +31,22 @@ static int addr_change(struct mc_netns_nl *nl, uint16_t type, uint16_t flags, co
 
 		mnl_attr_put(nlh, IFA_BROADCAST, 4, &b);
 	}
+	return nlh;
+}
+
+static int addr_change(struct mc_netns_nl *nl, uint16_t type, uint16_t flags, const char *name,
+		       struct in_addr addr, int prefix, struct mc_err *err)
+{
+	char buf[512], ctx[96], ip[16];
+	struct nlmsghdr *nlh;
+	int idx;
+
+	if (prefix < 0 || prefix > 32)
+		return mc_err_setx(err, EINVAL, "invalid prefix length %d", prefix);
+	idx = mc_netns_link_index(nl, name, err);
+	if (idx < 0)
+		return idx;
+	nlh = nl_addr_msg(buf, type, flags, idx, addr, prefix);
 	inet_ntop(AF_INET, &addr, ip, sizeof(ip));
 	snprintf(ctx, sizeof(ctx), "%s address %s/%d on `%s`",
 		 type == RTM_NEWADDR ? "add" : "delete", ip, prefix, name);
@@ -57,20 +65,11 @@ int mc_netns_addr_del(struct mc_netns_nl *nl, const char *name, struct in_addr a
 	return addr_change(nl, RTM_DELADDR, 0, name, addr, prefix, err);
 }
 
-int mc_netns_route_add(struct mc_netns_nl *nl, struct in_addr dst, int prefix, struct in_addr gw,
-		       const char *ifname, struct mc_err *err)
+struct nlmsghdr *nl_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr gw, int oif)
 {
-	char buf[512], ctx[128], d[16], g[16];
-	struct nlmsghdr *nlh;
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct rtmsg *rtm;
-	int idx;
 
-	if (prefix < 0 || prefix > 32)
-		return mc_err_setx(err, EINVAL, "invalid prefix length %d", prefix);
-	idx = mc_netns_link_index(nl, ifname, err);
-	if (idx < 0)
-		return idx;
-	nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = RTM_NEWROUTE;
 	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_EXCL;
 	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -84,7 +83,23 @@ int mc_netns_route_add(struct mc_netns_nl *nl, struct in_addr dst, int prefix, s
 		mnl_attr_put(nlh, RTA_DST, 4, &dst);
 	if (gw.s_addr)
 		mnl_attr_put(nlh, RTA_GATEWAY, 4, &gw);
-	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)idx);
+	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
+	return nlh;
+}
+
+int mc_netns_route_add(struct mc_netns_nl *nl, struct in_addr dst, int prefix, struct in_addr gw,
+		       const char *ifname, struct mc_err *err)
+{
+	char buf[512], ctx[128], d[16], g[16];
+	struct nlmsghdr *nlh;
+	int idx;
+
+	if (prefix < 0 || prefix > 32)
+		return mc_err_setx(err, EINVAL, "invalid prefix length %d", prefix);
+	idx = mc_netns_link_index(nl, ifname, err);
+	if (idx < 0)
+		return idx;
+	nlh = nl_route_msg(buf, dst, prefix, gw, idx);
 	inet_ntop(AF_INET, &dst, d, sizeof(d));
 	inet_ntop(AF_INET, &gw, g, sizeof(g));
 	snprintf(ctx, sizeof(ctx), "add route %s/%d via %s dev `%s`", d, prefix, g, ifname);

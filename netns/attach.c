@@ -7,9 +7,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/rtnetlink.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <mc/cleanup.h>
@@ -218,24 +220,66 @@ static int pick_ip(const struct mc_netns_attach_req *req, const struct net_recor
 			   r->prefix);
 }
 
-/* Inside the container's namespace: eth0 configured, lo up, default route. */
-static int setup_inside(int nsfd, const struct net_record *r, const struct net_endpoint *ep,
-			const uint8_t mac[6], struct mc_err *err)
+/* In the container's netns: a netlink socket and an AF_INET one for ioctls. */
+static int open_inside(int nsfd, struct mc_netns_nl **nl, int *sock, struct mc_err *err)
 {
-	struct mc_netns_nl *nl = NULL;
-	struct in_addr addr = { .s_addr = htonl(ep->ip) }, any = { 0 };
-	struct in_addr gw = { .s_addr = htonl(r->gateway) };
-	int ret = mc_netns_nl_open_fd(nsfd, &nl, err);
+	int saved, ret = nl_enter_ns(nsfd, &saved, err);
 
 	if (ret < 0)
 		return ret;
-	if ((ret = mc_netns_link_set_mtu(nl, "eth0", r->mtu, err)) < 0 ||
-	    (ret = mc_netns_link_set_mac(nl, "eth0", mac, err)) < 0 ||
-	    (ret = mc_netns_addr_add(nl, "eth0", addr, r->prefix, err)) < 0 ||
-	    (ret = mc_netns_link_set_up(nl, "lo", true, err)) < 0 ||
-	    (ret = mc_netns_link_set_up(nl, "eth0", true, err)) < 0 ||
-	    (ret = mc_netns_route_add(nl, any, 0, gw, "eth0", err)) < 0)
+	ret = mc_netns_nl_open(nl, err);
+	if (ret == 0) {
+		*sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		if (*sock < 0) {
+			ret = mc_err_set(err, errno, "socket in the container's netns");
+			mc_netns_nl_close(*nl);
+			*nl = NULL;
+		}
+	}
+	nl_leave_ns(saved);
+	return ret;
+}
+
+/*
+ * Inside the container's namespace, where eth0 already exists with its MTU and
+ * MAC: eth0 up, address, lo up and the default route, one batch (one round trip). eth0's
+ * index comes from an ioctl, not a netlink request.
+ */
+static int setup_inside(int nsfd, const struct net_record *r, const struct net_endpoint *ep,
+			struct mc_err *err)
+{
+	struct mc_netns_nl *nl = NULL;
+	mc_autoclose int sock = -1;
+	struct in_addr addr = { .s_addr = htonl(ep->ip) }, any = { 0 };
+	struct in_addr gw = { .s_addr = htonl(r->gateway) };
+	char buf[4096], w_addr[64], w_route[64], ip[16];
+	const char *whats[4] = { "set up `eth0`", w_addr, "set up `lo`", w_route };
+	struct mnl_nlmsg_batch *b;
+	int idx, ret = open_inside(nsfd, &nl, &sock, err);
+
+	if (ret < 0)
+		return ret;
+	idx = link_ioctl_index(sock, "eth0", err);
+	if (idx < 0) {
+		ret = idx;
 		goto out;
+	}
+	ipam_format_ip(ep->ip, ip);
+	snprintf(w_addr, sizeof(w_addr), "add address %s/%d on `eth0`", ip, r->prefix);
+	ipam_format_ip(r->gateway, ip);
+	snprintf(w_route, sizeof(w_route), "add default route via %s dev `eth0`", ip);
+	b = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "eth0");
+	mnl_nlmsg_batch_next(b);
+	nl_addr_msg(mnl_nlmsg_batch_current(b), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, idx, addr,
+		    r->prefix);
+	mnl_nlmsg_batch_next(b);
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "lo");
+	mnl_nlmsg_batch_next(b);
+	nl_route_msg(mnl_nlmsg_batch_current(b), any, 0, gw, idx);
+	mnl_nlmsg_batch_next(b);
+	ret = nl_batch(nl, b, whats, 4, err);
+	mnl_nlmsg_batch_stop(b);
 out:
 	mc_netns_nl_close(nl);
 	return ret;
@@ -301,6 +345,8 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	struct net_endpoint ep;
 	struct mc_netns_nl *nl = NULL;
 	mc_autoclose int nsfd = -1;
+	mc_autoclose int hsock = -1;
+	struct veth_spec spec = { 0 };
 	uint8_t mac[6];
 	int ret;
 
@@ -363,18 +409,32 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	mac[5] = (uint8_t)ep.ip;
 	if ((ret = mc_netns_nl_open(&nl, err)) < 0)
 		goto out_unreserve;
+	hsock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (hsock < 0) {
+		ret = mc_err_set(err, errno, "socket");
+		goto out_unreserve;
+	}
 	/* The bridge is set up once, by network create or by the first attach after a
 	 * reboot (records persist, bridges do not); re-doing it on every attach would
 	 * cost an nftables transaction per container start. */
-	if (mc_netns_link_index(nl, r->bridge, NULL) < 0 && (ret = net_bridge_ensure(r, err)) < 0)
-		goto out_unreserve;
-	ret = mc_netns_veth_create(nl, ep.veth, "eth0", nsfd, err);
+	spec.master = link_ioctl_index(hsock, r->bridge, NULL);
+	if (spec.master < 0) {
+		if ((ret = net_bridge_ensure(r, err)) < 0)
+			goto out_unreserve;
+		spec.master = link_ioctl_index(hsock, r->bridge, err);
+		if ((ret = spec.master) < 0)
+			goto out_unreserve;
+	}
+	spec.name = ep.veth;
+	spec.peer = "eth0";
+	spec.peer_nsfd = nsfd;
+	spec.mtu = r->mtu;
+	memcpy(spec.peer_mac, mac, sizeof(mac));
+	spec.gso_max = NET_GSO_MAX;
+	ret = link_veth_create_attached(nl, &spec, err);
 	if (ret < 0)
 		goto out_unreserve;
-	if ((ret = mc_netns_link_set_mtu(nl, ep.veth, r->mtu, err)) < 0 ||
-	    (ret = mc_netns_link_set_master(nl, ep.veth, r->bridge, err)) < 0 ||
-	    (ret = mc_netns_link_set_up(nl, ep.veth, true, err)) < 0 ||
-	    (ret = setup_inside(nsfd, r, &ep, mac, err)) < 0 || (ret = nft_ports_add(&ep, err)) < 0)
+	if ((ret = setup_inside(nsfd, r, &ep, err)) < 0 || (ret = nft_ports_add(&ep, err)) < 0)
 		goto out_release;
 
 	hosts_update(r);

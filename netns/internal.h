@@ -44,9 +44,56 @@ int nl_talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t le
 	    uint32_t seq_first, uint32_t seq_last, mnl_cb_t cb, void *data, const char *what,
 	    struct mc_err *err);
 
+/*
+ * nl_batch: the @n requests in @b (built back to back with mnl_nlmsg_batch_next)
+ * in one sendmsg, NLM_F_ACK on the last only; one round trip for all of them. The
+ * kernel runs them in order and goes on after a failure; the first failing request
+ * names the error ("@whats[i]: <ext ack or strerror>").
+ */
+int nl_batch(struct mc_netns_nl *nl, struct mnl_nlmsg_batch *b, const char *const *whats, size_t n,
+	     struct mc_err *err);
+
 /* nl_enter_ns / nl_leave_ns: switch the calling thread into @nsfd and back (*saved). */
 int nl_enter_ns(int nsfd, int *saved, struct mc_err *err);
 void nl_leave_ns(int saved);
+
+/* ---- link.c / addr.c: pieces of the attach ---- */
+
+/*
+ * NET_GSO_MAX: the GSO/GRO size limit of every veth end we create (BIG TCP for
+ * IPv4, Linux >= 6.3; older kernels ignore the attributes). The sending TCP stack
+ * then builds up to 512 KiB GSO packets instead of 64 KiB, so veth, bridge and
+ * netfilter run once per 512 KiB: bridge TCP went from 0.75x to 1.3-1.7x loopback
+ * at MTU 1500 (docs/benchmarks/netns.md). Wire packets keep the MTU: the segments
+ * are cut where a device cannot take them (the uplink), as for any GSO packet.
+ * GRO_MAX_SIZE (8 * 65535) is the largest value the kernel accepts for both.
+ */
+#define NET_GSO_MAX (8u * 65535u)
+
+/* A veth pair made in one request: host end @name up on bridge @master, peer @peer
+ * (left down) inside @peer_nsfd (< 0: next to @name) with @peer_mac; both with @mtu and, when @gso_max is not 0,
+ * IFLA_GSO_IPV4_MAX_SIZE and IFLA_GRO_IPV4_MAX_SIZE of @gso_max (BIG TCP). */
+struct veth_spec {
+	const char *name, *peer;
+	int peer_nsfd;
+	int master;
+	unsigned mtu;
+	uint8_t peer_mac[6];
+	uint32_t gso_max;
+};
+int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s,
+			      struct mc_err *err);
+/* Through @sock, an AF_INET socket of the link's namespace: the ifindex (no netlink
+ * round trip), and the GRO feature (ethtool; on a veth it also turns on its NAPI). */
+int link_ioctl_index(int sock, const char *name, struct mc_err *err);
+int link_set_gro(int sock, const char *name, bool on, struct mc_err *err);
+int link_get_gro(int sock, const char *name, struct mc_err *err);
+/* Message builders for nl_batch (@buf from mnl_nlmsg_batch_current). */
+struct nlmsghdr *nl_link_up_msg(void *buf, const char *name);
+struct nlmsghdr *nl_addr_msg(void *buf, uint16_t type, uint16_t flags, int idx, struct in_addr addr,
+			     int prefix);
+struct nlmsghdr *nl_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr gw,
+			      int oif);
 
 /* ---- ipam.c ---- */
 

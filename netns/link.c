@@ -4,12 +4,15 @@
  * MAC, rename, bridge master, moving into another namespace, and the link dump.
  */
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_link.h>
+#include <linux/sockios.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include <mc/cleanup.h>
 
@@ -123,6 +126,121 @@ int mc_netns_veth_create(struct mc_netns_nl *nl, const char *name, const char *p
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
 	return link_simple(nl, nlh, "create veth", name, err);
+}
+
+/* Kernels before 6.3 do not know these; they ignore unknown link attributes. */
+#ifndef IFLA_GSO_IPV4_MAX_SIZE
+#define IFLA_GSO_IPV4_MAX_SIZE 63
+#endif
+#ifndef IFLA_GRO_IPV4_MAX_SIZE
+#define IFLA_GRO_IPV4_MAX_SIZE 64
+#endif
+
+static void put_gso_limits(struct nlmsghdr *nlh, uint32_t gso_max)
+{
+	if (!gso_max)
+		return;
+	mnl_attr_put_u32(nlh, IFLA_GSO_IPV4_MAX_SIZE, gso_max);
+	mnl_attr_put_u32(nlh, IFLA_GRO_IPV4_MAX_SIZE, gso_max);
+}
+
+int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s, struct mc_err *err)
+{
+	char buf[1024];
+	struct nlmsghdr *nlh;
+	struct nlattr *li, *data, *pi;
+	struct ifinfomsg *ifm, *pifm;
+	int r;
+
+	if ((r = check_name(s->name, err)) < 0 || (r = check_name(s->peer, err)) < 0)
+		return r;
+	/*
+	 * Everything the host end needs rides on the creating request: the kernel
+	 * applies IFLA_MTU and the GSO limits in rtnl_create_link, IFF_UP through
+	 * rtnl_configure_link and IFLA_MASTER right after, and the peer's MTU, MAC and
+	 * limits the same way inside its namespace. One round trip instead of create +
+	 * mtu + master + up + mac + mtu. Not the peer's IFF_UP: the kernel opens the
+	 * peer before linking the pair, and veth_open then fails with ENOTCONN.
+	 */
+	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
+	ifm = mnl_nlmsg_get_payload(nlh);
+	ifm->ifi_change = IFF_UP;
+	ifm->ifi_flags = IFF_UP;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, s->name);
+	mnl_attr_put_u32(nlh, IFLA_MTU, s->mtu);
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)s->master);
+	put_gso_limits(nlh, s->gso_max);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+	data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+	pi = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+	pifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*pifm));
+	memset(pifm, 0, sizeof(*pifm));
+	pifm->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, s->peer);
+	mnl_attr_put_u32(nlh, IFLA_MTU, s->mtu);
+	mnl_attr_put(nlh, IFLA_ADDRESS, 6, s->peer_mac);
+	put_gso_limits(nlh, s->gso_max);
+	if (s->peer_nsfd >= 0)
+		mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)s->peer_nsfd);
+	mnl_attr_nest_end(nlh, pi);
+	mnl_attr_nest_end(nlh, data);
+	mnl_attr_nest_end(nlh, li);
+	return link_simple(nl, nlh, "create veth", s->name, err);
+}
+
+int link_ioctl_index(int sock, const char *name, struct mc_err *err)
+{
+	struct ifreq ifr = { 0 };
+
+	if (check_name(name, err) < 0)
+		return -EINVAL;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(sock, SIOCGIFINDEX, &ifr) < 0) {
+		if (errno == ENODEV)
+			return mc_err_setx(err, ENODEV, "no link `%s`", name);
+		return mc_err_set(err, errno, "get index of `%s`", name);
+	}
+	return ifr.ifr_ifindex;
+}
+
+int link_set_gro(int sock, const char *name, bool on, struct mc_err *err)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_SGRO, .data = on };
+	struct ifreq ifr = { 0 };
+
+	if (check_name(name, err) < 0)
+		return -EINVAL;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(sock, SIOCETHTOOL, &ifr) < 0)
+		return mc_err_set(err, errno, "set gro %s on `%s`", on ? "on" : "off", name);
+	return 0;
+}
+
+int link_get_gro(int sock, const char *name, struct mc_err *err)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GGRO };
+	struct ifreq ifr = { 0 };
+
+	if (check_name(name, err) < 0)
+		return -EINVAL;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	ifr.ifr_data = (void *)&ev;
+	if (ioctl(sock, SIOCETHTOOL, &ifr) < 0)
+		return mc_err_set(err, errno, "get gro of `%s`", name);
+	return ev.data ? 1 : 0;
+}
+
+struct nlmsghdr *nl_link_up_msg(void *buf, const char *name)
+{
+	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+
+	ifm->ifi_change = IFF_UP;
+	ifm->ifi_flags = IFF_UP;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
 }
 
 int mc_netns_link_destroy(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
@@ -300,6 +418,14 @@ static int link_dump_cb(const struct nlmsghdr *nlh, void *data)
 		case IFLA_MASTER:
 			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
 				li->master = (int)mnl_attr_get_u32(a);
+			break;
+		case IFLA_GSO_MAX_SIZE:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				li->gso_max_size = mnl_attr_get_u32(a);
+			break;
+		case IFLA_GSO_IPV4_MAX_SIZE:
+			if (mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+				li->gso_ipv4_max_size = mnl_attr_get_u32(a);
 			break;
 		case IFLA_ADDRESS:
 			if (mnl_attr_get_payload_len(a) == 6)

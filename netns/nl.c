@@ -141,13 +141,22 @@ static const char *ext_ack_msg(const struct nlmsghdr *nlh)
 	return NULL;
 }
 
-int nl_talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t len,
-	    uint32_t seq_first, uint32_t seq_last, mnl_cb_t cb, void *data, const char *what,
-	    struct mc_err *err)
+/*
+ * talk: the receive loop behind nl_talk and nl_batch. Replies outside
+ * [@seq_first, @seq_last] or from another port are stale and skipped. With
+ * @last_only only @seq_last carries NLM_F_ACK: the kernel handles a batch in order
+ * and always reports errors, so once the reply of @seq_last is in, every earlier
+ * error has been read too. @whats (NULL: @what for all) names each request; the
+ * first failing one names the error.
+ */
+static int talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t len,
+		uint32_t seq_first, uint32_t seq_last, bool last_only, mnl_cb_t cb, void *data,
+		const char *what, const char *const *whats, struct mc_err *err)
 {
 	mc_autofree char *rbuf = malloc(NL_BUF_SIZE);
-	uint32_t pending = seq_last - seq_first + 1;
+	uint32_t pending = last_only ? 1 : seq_last - seq_first + 1;
 	int first_err = 0;
+	const char *first_what = what;
 	char msg[256] = "";
 
 	if (!rbuf)
@@ -178,10 +187,13 @@ int nl_talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t le
 					const char *m = ext_ack_msg(nlh);
 
 					first_err = -e->error;
+					if (whats)
+						first_what = whats[nlh->nlmsg_seq - seq_first];
 					if (m)
 						snprintf(msg, sizeof(msg), "%s", m);
 				}
-				pending--;
+				if (!last_only || nlh->nlmsg_seq == seq_last)
+					pending--;
 				continue;
 			}
 			if (nlh->nlmsg_type == NLMSG_DONE) {
@@ -194,11 +206,36 @@ int nl_talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t le
 	}
 	if (first_err) {
 		if (msg[0])
-			return mc_err_setx(err, first_err, "%s: %s (%s)", what,
+			return mc_err_setx(err, first_err, "%s: %s (%s)", first_what,
 					   mc_strerror(first_err), msg);
-		return mc_err_set(err, first_err, "%s", what);
+		return mc_err_set(err, first_err, "%s", first_what);
 	}
 	return 0;
+}
+
+int nl_talk(struct mnl_socket *sock, uint32_t portid, const void *buf, size_t len,
+	    uint32_t seq_first, uint32_t seq_last, mnl_cb_t cb, void *data, const char *what,
+	    struct mc_err *err)
+{
+	return talk(sock, portid, buf, len, seq_first, seq_last, false, cb, data, what, NULL, err);
+}
+
+int nl_batch(struct mc_netns_nl *nl, struct mnl_nlmsg_batch *b, const char *const *whats, size_t n,
+	     struct mc_err *err)
+{
+	uint32_t first = nl->seq + 1;
+	struct nlmsghdr *nlh = mnl_nlmsg_batch_head(b);
+	size_t len = mnl_nlmsg_batch_size(b);
+
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		nlh->nlmsg_seq = ++nl->seq;
+		nlh->nlmsg_flags |= NLM_F_REQUEST | (i == n - 1 ? NLM_F_ACK : 0);
+		nlh = (struct nlmsghdr *)((char *)nlh + NLMSG_ALIGN(nlh->nlmsg_len));
+	}
+	return talk(nl->sock, nl->portid, mnl_nlmsg_batch_head(b), len, first, nl->seq, true, NULL,
+		    NULL, whats[n - 1], whats, err);
 }
 
 int nl_request(struct mc_netns_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *data,

@@ -4,11 +4,17 @@
  * "host" network namespace: create/ls/inspect/rm, bad input leaves nothing behind,
  * two containers talk TCP by name through /etc/hosts, two networks are isolated,
  * detach and kill -9 + detach leave nothing, concurrent attaches get distinct
- * addresses, the default network.
+ * addresses, the default network, bulk TCP with the BIG TCP limits (byte-exact
+ * container to container, and out through a TSO-less uplink with masquerade).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#include <net/if.h>
 #include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -466,6 +472,103 @@ TEST_F_TIMEOUT(host, concurrent_attaches_get_distinct_addresses, 60)
 		ASSERT_OK(mc_netns_detach(&self->ctx, "busy", id, &err));
 	}
 	EXPECT_EQ(0, count_veths());
+}
+
+/* Sends @bytes from @src to a sink at @ip:@port and checks count and hash. */
+static void bulk_check(struct ctr *src, struct ctr *dst, uint64_t seed, uint64_t bytes)
+{
+	struct ctr_sum got = { 0 }, want = stream_sum(seed, bytes);
+
+	ASSERT_OK(ctr_go(dst));
+	ASSERT_EQ('l', ctr_wait(dst, 5000));
+	ASSERT_OK(ctr_go(src));
+	EXPECT_EQ('1', ctr_wait(src, 30000));
+	ASSERT_EQ('h', ctr_wait(dst, 30000));
+	ASSERT_OK(ctr_read_sum(dst, &got, 5000));
+	EXPECT_EQ(want.bytes, got.bytes);
+	EXPECT_EQ(want.hash, got.hash);
+}
+
+TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct mc_netns_nl *nl = NULL, *out_nl = NULL, *cnl = NULL;
+	struct mc_netns_link_info *v = NULL;
+	size_t n = 0;
+	uint64_t seed = th_seed(), bytes = 24u << 20;
+	struct ctr a = { .to_child = -1, .from_child = -1 }, b = a, o = a, c = a;
+	struct ctr_spec sink = { .role = CTR_SINK, .port = 7100, .timeout_ms = 20000 };
+	struct ctr_spec src = {
+		.role = CTR_SOURCE, .port = 7100, .timeout_ms = 20000, .bytes = bytes, .seed = seed
+	};
+	struct in_addr up_host, up_out;
+	struct ethtool_value ev = { .cmd = ETHTOOL_STSO, .data = 0 };
+	struct ifreq ifr = { 0 };
+	char path[64];
+	int fd, sock;
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "bulk", "10.88.7.0/24", NULL, &err));
+	/* Container to container: the sender builds GSO packets up to NET_GSO_MAX. */
+	ASSERT_OK(spawn(self, &a, &sink));
+	src.target = "10.88.7.2";
+	ASSERT_OK(spawn(self, &b, &src));
+	ASSERT_OK(attach_simple(self, "bulk", "sink", "sink", a.pid, NULL, NULL, &at, &err));
+	ASSERT_STREQ("10.88.7.2", at.ip);
+	ASSERT_OK(attach_simple(self, "bulk", "src", "src", b.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(mc_netns_nl_open_pid(b.pid, &cnl, &err));
+	ASSERT_OK(mc_netns_link_dump(cnl, &v, &n, &err));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].name, "eth0") == 0 && v[i].gso_max_size)
+			EXPECT_EQ(NET_GSO_MAX, v[i].gso_ipv4_max_size);
+	free(v);
+	mc_netns_nl_close(cnl);
+	bulk_check(&b, &a, seed, bytes);
+
+	/*
+	 * Out of the host: an "uplink" veth to an outside namespace, TSO off on the host
+	 * end, so the kernel must cut the container's big GSO packets into MTU-sized
+	 * segments after forwarding and masquerade. (Named upl*, not mc*: the isolation
+	 * rule treats mc* devices as other networks.)
+	 */
+	sink.port = 7200;
+	ASSERT_OK(spawn(self, &o, &sink));
+	src.target = "192.0.2.2";
+	src.port = 7200;
+	src.seed = seed + 1;
+	ASSERT_OK(spawn(self, &c, &src));
+	ASSERT_OK(attach_simple(self, "bulk", "src2", NULL, c.pid, NULL, NULL, &at, &err));
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", o.pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_veth_create(nl, "upl0", "eth0", fd, &err));
+	close(fd);
+	inet_pton(AF_INET, "192.0.2.1", &up_host);
+	inet_pton(AF_INET, "192.0.2.2", &up_out);
+	ASSERT_OK(mc_netns_addr_add(nl, "upl0", up_host, 24, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "upl0", true, &err));
+	mc_netns_nl_close(nl);
+	ASSERT_OK(mc_netns_nl_open_pid(o.pid, &out_nl, &err));
+	ASSERT_OK(mc_netns_addr_add(out_nl, "eth0", up_out, 24, &err));
+	ASSERT_OK(mc_netns_link_set_up(out_nl, "eth0", true, &err));
+	ASSERT_OK(mc_netns_link_set_up(out_nl, "lo", true, &err));
+	mc_netns_nl_close(out_nl);
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(sock, 0);
+	strcpy(ifr.ifr_name, "upl0");
+	ifr.ifr_data = (void *)&ev;
+	ASSERT_EQ(0, ioctl(sock, SIOCETHTOOL, &ifr));
+	close(sock);
+	bulk_check(&c, &o, seed + 1, bytes);
+	ctr_kill(&a);
+	ctr_kill(&b);
+	ctr_kill(&c);
+	ctr_kill(&o);
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "sink", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src2", &err));
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "bulk", &err));
 }
 
 TEST_HARNESS_MAIN

@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <mc/util.h>
+
 #include "ctr.h"
 
 int hosts_lookup(const char *path, const char *name, char *ip)
@@ -115,6 +117,102 @@ static int serve_once(const struct ctr_spec *s, int out)
 	}
 }
 
+/* The bulk stream: xorshift64 words from @seed, so any prefix is reproducible. */
+static void stream_fill(uint64_t *state, uint64_t *buf, size_t words)
+{
+	for (size_t i = 0; i < words; i++) {
+		uint64_t x = *state;
+
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		*state = x;
+		buf[i] = x;
+	}
+}
+
+static void fnv(struct ctr_sum *sum, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sum->hash = (sum->hash ^ p[i]) * 0x100000001b3ull;
+	sum->bytes += n;
+}
+
+#define FNV_INIT 0xcbf29ce484222325ull
+#define BULK_CHUNK (64 * 1024)
+
+struct ctr_sum stream_sum(uint64_t seed, uint64_t bytes)
+{
+	static uint64_t buf[BULK_CHUNK / 8];
+	struct ctr_sum sum = { .hash = FNV_INIT };
+	uint64_t state = seed | 1;
+
+	while (sum.bytes < bytes) {
+		size_t n = bytes - sum.bytes < BULK_CHUNK ? bytes - sum.bytes : BULK_CHUNK;
+
+		stream_fill(&state, buf, BULK_CHUNK / 8);
+		fnv(&sum, (const unsigned char *)buf, n);
+	}
+	return sum;
+}
+
+static int sink_once(const struct ctr_spec *s, int out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+	static unsigned char buf[BULK_CHUNK];
+	struct ctr_sum sum = { .hash = FNV_INIT };
+	int one = 1, lfd, cfd;
+	ssize_t n;
+
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -1;
+	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 1) < 0 ||
+	    write(out, "l", 1) != 1 || wait_fd(lfd, POLLIN, s->timeout_ms) < 0)
+		return -1;
+	cfd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (cfd < 0)
+		return -1;
+	while (wait_fd(cfd, POLLIN, s->timeout_ms) == 0 && (n = read(cfd, buf, sizeof(buf))) > 0)
+		fnv(&sum, buf, (size_t)n);
+	close(cfd);
+	if (write(out, "h", 1) != 1 || write(out, &sum, sizeof(sum)) != sizeof(sum))
+		return -1;
+	return 0;
+}
+
+static bool source_once(const struct ctr_spec *s, const char *ip)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
+	static uint64_t buf[BULK_CHUNK / 8];
+	uint64_t state = s->seed | 1, sent = 0;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+
+	struct timeval tv = { .tv_sec = s->timeout_ms / 1000,
+			      .tv_usec = (s->timeout_ms % 1000) * 1000 };
+
+	if (fd < 0 || inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
+		return false;
+	/* Every blocking write is bounded too. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		goto out;
+	while (sent < s->bytes) {
+		size_t n = s->bytes - sent < BULK_CHUNK ? s->bytes - sent : BULK_CHUNK;
+
+		stream_fill(&state, buf, BULK_CHUNK / 8);
+		if (wait_fd(fd, POLLOUT, s->timeout_ms) < 0 || mc_write_all(fd, buf, n) < 0)
+			goto out;
+		sent += n;
+	}
+	ok = true;
+out:
+	close(fd);
+	return ok;
+}
+
 static void child(const struct ctr_spec *s, int in, int out)
 {
 	char c, ip[16];
@@ -140,6 +238,13 @@ static void child(const struct ctr_spec *s, int in, int out)
 			_exit(1);
 		}
 		c = tcp_probe(ip, s->port, s->greeting, s->timeout_ms) ? '1' : '0';
+		if (write(out, &c, 1) != 1)
+			_exit(1);
+		_exit(0);
+	case CTR_SINK:
+		_exit(sink_once(s, out) < 0 ? 1 : 0);
+	case CTR_SOURCE:
+		c = source_once(s, s->target) ? '1' : '0';
 		if (write(out, &c, 1) != 1)
 			_exit(1);
 		_exit(0);
@@ -186,6 +291,14 @@ int ctr_wait(struct ctr *c, int ms)
 	if (wait_fd(c->from_child, POLLIN, ms) < 0 || read(c->from_child, &ch, 1) != 1)
 		return -1;
 	return (unsigned char)ch;
+}
+
+int ctr_read_sum(struct ctr *c, struct ctr_sum *sum, int ms)
+{
+	if (wait_fd(c->from_child, POLLIN, ms) < 0 ||
+	    read(c->from_child, sum, sizeof(*sum)) != sizeof(*sum))
+		return -1;
+	return 0;
 }
 
 void ctr_kill(struct ctr *c)

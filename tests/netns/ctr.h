@@ -15,6 +15,13 @@ enum ctr_role {
 	CTR_IDLE,    /* hold the namespace until told to exit */
 	CTR_SERVE,   /* accept one connection on port, send the greeting */
 	CTR_CONNECT, /* connect to target:port (name looked up in hosts), expect greeting */
+	CTR_SINK,    /* accept one connection on port, read to EOF, report 'h' + struct ctr_sum */
+	CTR_SOURCE,  /* connect to target:port, send bytes of stream(seed), report '1'/'0' */
+};
+
+/* What a CTR_SINK received: byte count and FNV-1a 64 hash. */
+struct ctr_sum {
+	uint64_t bytes, hash;
 };
 
 struct ctr {
@@ -30,6 +37,7 @@ struct ctr_spec {
 	const char *hosts;    /* CTR_CONNECT: the hosts file to resolve names with */
 	const char *greeting; /* sent by CTR_SERVE, expected by CTR_CONNECT */
 	int timeout_ms;	      /* for accept/connect/read */
+	uint64_t bytes, seed; /* CTR_SOURCE: how much of which stream to send */
 };
 
 /* ctr_spawn: forks the child, which unshares its netns and reports 'r'. 0 or -1. */
@@ -38,6 +46,10 @@ int ctr_spawn(struct ctr *c, const struct ctr_spec *spec);
 int ctr_go(struct ctr *c);
 /* ctr_wait: the next status byte within @ms milliseconds, or -1. */
 int ctr_wait(struct ctr *c, int ms);
+/* ctr_read_sum: after a CTR_SINK reported 'h', its struct ctr_sum. 0 or -1. */
+int ctr_read_sum(struct ctr *c, struct ctr_sum *sum, int ms);
+/* stream_sum: the ctr_sum of the first @bytes of stream(@seed), as a sink would see it. */
+struct ctr_sum stream_sum(uint64_t seed, uint64_t bytes);
 /* ctr_kill: SIGKILL and reap. */
 void ctr_kill(struct ctr *c);
 /* hosts_lookup: the address of @name in hosts file @path, into @ip (16 bytes). */

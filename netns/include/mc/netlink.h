@@ -81,6 +81,8 @@ struct mc_netns_link_info {
 	unsigned mtu;
 	unsigned flags; /* IFF_* */
 	uint8_t mac[6];
+	/* IFLA_GSO_MAX_SIZE and IFLA_GSO_IPV4_MAX_SIZE (0 when the kernel does not say). */
+	unsigned gso_max_size, gso_ipv4_max_size;
 };
 struct mc_netns_addr_info {
 	int index;
