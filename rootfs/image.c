@@ -26,6 +26,8 @@
  *   rootfs/TREE-ID/        a checked-out image tree, the overlay lower dir of containers
  *   rootfs/.TREE-ID.tmp-X  a check-out in progress (or debris of a crashed one)
  *   images/NAME/rootfs     symlink to rootfs/TREE-ID for tools (crun bundles); never read
+ *   rootfs/.resolved/NAME  "COMMIT TREE\n": the tree of the commit NAME pointed to when
+ *                          last resolved (see resolved_read)
  */
 #define STORE_DIR "images.git"
 #define TREES_DIR "rootfs"
@@ -247,11 +249,70 @@ static int unknown_image(const char *name, struct mc_err *err)
 		name, name);
 }
 
+/*
+ * The commit -> tree step of a resolve reads, inflates and SHA-1-checks the commit
+ * object; OpenSSL's digest set-up alone is ~5M instructions (more than the rest of a
+ * `run` before clone). Git objects never change, so the tree of a verified commit is
+ * remembered per image name; the hot path reads the ref, then this file, and uses it
+ * only if it names exactly the commit the ref points to now. A damaged file (bad
+ * format, other commit) falls back to the object read and is rewritten; written by
+ * rename without fsync, since a lost file only costs one object read.
+ */
+#define RESOLVED_DIR TREES_DIR "/.resolved"
+#define RESOLVED_LEN (2 * MC_GIT_OID_HEXSZ + 2)
+
+static bool resolved_read(const char *data_root, const char *name, const struct mc_git_oid *commit,
+			  struct mc_git_oid *tree)
+{
+	char path[PATH_MAX], buf[RESOLVED_LEN + 2];
+	struct mc_git_oid c;
+	ssize_t n;
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/" RESOLVED_DIR "/%s", data_root, name) >=
+	    (int)sizeof(path))
+		return false;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = mc_read_all(fd, buf, sizeof(buf));
+	close(fd);
+	if (n != RESOLVED_LEN || buf[MC_GIT_OID_HEXSZ] != ' ' || buf[RESOLVED_LEN - 1] != '\n')
+		return false;
+	buf[MC_GIT_OID_HEXSZ] = buf[RESOLVED_LEN - 1] = '\0';
+	return mc_git_oid_parse(buf, &c) == 0 && mc_git_oid_cmp(&c, commit) == 0 &&
+	       mc_git_oid_parse(buf + MC_GIT_OID_HEXSZ + 1, tree) == 0;
+}
+
+/* Best-effort: without the file the next resolve reads the commit object again. */
+static void resolved_write(const char *data_root, const char *name, const struct mc_git_oid *commit,
+			   const struct mc_git_oid *tree)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 80], tmp[PATH_MAX + 100];
+	char ch[MC_GIT_OID_HEXSZ + 1], th[MC_GIT_OID_HEXSZ + 1], buf[RESOLVED_LEN + 1];
+	int fd, ok;
+
+	if (snprintf(dir, sizeof(dir), "%s/" RESOLVED_DIR, data_root) >= (int)sizeof(dir))
+		return;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	snprintf(tmp, sizeof(tmp), "%s/.%s.tmp-%d", dir, name, (int)getpid());
+	snprintf(buf, sizeof(buf), "%s %s\n", mc_git_oid_fmt(commit, ch), mc_git_oid_fmt(tree, th));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	ok = mc_write_all(fd, buf, RESOLVED_LEN) == 0;
+	ok = close(fd) == 0 && ok;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 int mc_rootfs_image_resolve(const char *data_root, const char *name, char *out, size_t size,
 			    struct mc_err *err)
 {
 	struct mc_imgstore *store = NULL;
-	struct mc_git_oid tree;
+	struct mc_git_oid commit, tree;
 	char spath[PATH_MAX], old[PATH_MAX];
 	struct stat st;
 	int r;
@@ -268,7 +329,12 @@ int mc_rootfs_image_resolve(const char *data_root, const char *name, char *out, 
 	r = mc_imgstore_open(spath, &store, err);
 	if (r < 0)
 		return r;
-	r = mc_imgstore_resolve(store, name, &tree, err);
+	r = mc_imgstore_head(store, name, &commit, err);
+	if (r == 0 && !resolved_read(data_root, name, &commit, &tree)) {
+		r = mc_imgstore_commit_tree(store, &commit, &tree, err);
+		if (r == 0)
+			resolved_write(data_root, name, &commit, &tree);
+	}
 	if (r == -ENOENT) {
 		r = migrate(data_root, store, name, &tree, err);
 		if (r == -ENOENT)
@@ -283,7 +349,12 @@ int mc_rootfs_image_resolve(const char *data_root, const char *name, char *out, 
 	/* The hot path ends here: the tree is checked out already. */
 	if (r < 0 || (stat(out, &st) == 0 && S_ISDIR(st.st_mode)))
 		goto out;
-	r = check_out(data_root, store, &tree, out, err);
+	/* Before checking out, the tree comes from the object, never from the file. */
+	r = mc_imgstore_commit_tree(store, &commit, &tree, err);
+	if (r == 0)
+		r = tree_dir(data_root, &tree, out, size, err);
+	if (r == 0)
+		r = check_out(data_root, store, &tree, out, err);
 out:
 	mc_imgstore_close(store);
 	return r < 0 ? r : 0;

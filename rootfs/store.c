@@ -395,27 +395,40 @@ int mc_imgstore_history(struct mc_imgstore *store, const char *name, mc_imgstore
 	}
 }
 
-int mc_imgstore_resolve(struct mc_imgstore *store, const char *name, struct mc_git_oid *tree,
-			struct mc_err *err)
+int mc_imgstore_head(struct mc_imgstore *store, const char *name, struct mc_git_oid *commit,
+		     struct mc_err *err)
 {
-	struct mc_git_oid oid;
-	struct mc_git_commit c;
 	char ref[256];
 	int r;
 
 	if (ref_of(name, ref, sizeof(ref), err) < 0)
 		return -EINVAL;
-	r = mc_git_ref_read(store->repo, ref, &oid, err);
+	r = mc_git_ref_read(store->repo, ref, commit, err);
 	if (r == -ENOENT)
 		return mc_err_setx(err, ENOENT, "no image `%s`", name);
-	if (r < 0)
-		return r;
-	r = mc_git_commit_read(store->repo, &oid, &c, err);
+	return r < 0 ? r : 0;
+}
+
+int mc_imgstore_commit_tree(struct mc_imgstore *store, const struct mc_git_oid *commit,
+			    struct mc_git_oid *tree, struct mc_err *err)
+{
+	struct mc_git_commit c;
+	int r = mc_git_commit_read(store->repo, commit, &c, err);
+
 	if (r < 0)
 		return r;
 	*tree = c.tree;
 	mc_git_commit_release(&c);
 	return 0;
+}
+
+int mc_imgstore_resolve(struct mc_imgstore *store, const char *name, struct mc_git_oid *tree,
+			struct mc_err *err)
+{
+	struct mc_git_oid commit;
+	int r = mc_imgstore_head(store, name, &commit, err);
+
+	return r < 0 ? r : mc_imgstore_commit_tree(store, &commit, tree, err);
 }
 
 int mc_imgstore_remove(struct mc_imgstore *store, const char *name, struct mc_err *err)

@@ -137,7 +137,8 @@ TEST_F(store, concurrent_first_resolves_check_out_once)
 	}
 	snprintf(trees, sizeof(trees), "%s/rootfs", self->data);
 	EXPECT_EQ(0, count_entries(trees, ".tmp-"));
-	EXPECT_EQ(1, count_entries(trees, NULL) - count_entries(trees, ".lock"));
+	EXPECT_EQ(1, count_entries(trees, NULL) - count_entries(trees, ".lock") -
+			     count_entries(trees, ".resolved"));
 	snprintf(trees, sizeof(trees), "%s/etc/hello", first);
 	EXPECT_EQ(0, access(trees, R_OK));
 }
@@ -159,6 +160,67 @@ TEST_F(store, hot_path_reuses_the_check_out)
 	/* Not checked out again (the marker survives) and nothing written to the store. */
 	EXPECT_EQ(0, access(marker, F_OK));
 	EXPECT_EQ(before, count_entries(objects, NULL));
+}
+
+/* Writes @text to DATA/rootfs/.resolved/img (the remembered commit -> tree). */
+static int set_resolved(const char *data, const char *text)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/rootfs/.resolved/img", data);
+	return mc_fs_write_atomic(path, text, strlen(text), 0600, NULL);
+}
+
+static int read_resolved(const char *data, char *buf, size_t size)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/rootfs/.resolved/img", data);
+	return mc_fs_read_str(path, buf, size, NULL);
+}
+
+TEST_F(store, resolve_remembers_the_tree_of_the_current_commit_only)
+{
+	struct mc_err err = { 0 };
+	char v1[PATH_MAX], v2[PATH_MAX], again[PATH_MAX], line[256], tree1[64], bogus[256];
+	const char *slash;
+
+	ASSERT_EQ(0, set_version(self->src, "1"));
+	ASSERT_EQ(0, mc_rootfs_image_import(self->data, "img", self->src, NULL, NULL, &err));
+	ASSERT_EQ(0, mc_rootfs_image_resolve(self->data, "img", v1, sizeof(v1), &err));
+	/* "COMMIT TREE": the tree is the directory resolve returned. */
+	ASSERT_OK(read_resolved(self->data, line, sizeof(line)));
+	ASSERT_EQ(81, strlen(line));
+	slash = strrchr(v1, '/');
+	ASSERT_NONNULL(slash);
+	snprintf(tree1, sizeof(tree1), "%s", slash + 1);
+	EXPECT_STREQ(tree1, line + 41);
+	/* A new version moves the ref: the remembered tree is not used for it. */
+	ASSERT_EQ(0, set_version(self->src, "2"));
+	ASSERT_EQ(0, mc_rootfs_image_import(self->data, "img", self->src, NULL, NULL, &err));
+	ASSERT_EQ(0, mc_rootfs_image_resolve(self->data, "img", v2, sizeof(v2), &err));
+	ASSERT_STRNE(v1, v2);
+	ASSERT_OK(read_resolved(self->data, line, sizeof(line)));
+	EXPECT_STREQ(strrchr(v2, '/') + 1, line + 41);
+	/* Garbage, or another commit's line, is ignored and rewritten. */
+	ASSERT_EQ(0, set_resolved(self->data, "garbage\n"));
+	ASSERT_EQ(0, mc_rootfs_image_resolve(self->data, "img", again, sizeof(again), &err));
+	EXPECT_STREQ(v2, again);
+	ASSERT_OK(read_resolved(self->data, line, sizeof(line)));
+	EXPECT_STREQ(strrchr(v2, '/') + 1, line + 41);
+	snprintf(bogus, sizeof(bogus), "%040d %s\n", 7, tree1);
+	ASSERT_EQ(0, set_resolved(self->data, bogus));
+	ASSERT_EQ(0, mc_rootfs_image_resolve(self->data, "img", again, sizeof(again), &err));
+	EXPECT_STREQ(v2, again);
+	/*
+	 * The current commit with a tree that is not checked out: resolve reads the
+	 * object before checking anything out, and returns the real tree.
+	 */
+	line[41] = '\0';
+	snprintf(bogus, sizeof(bogus), "%s%040d\n", line, 5);
+	ASSERT_EQ(0, set_resolved(self->data, bogus));
+	ASSERT_EQ(0, mc_rootfs_image_resolve(self->data, "img", again, sizeof(again), &err));
+	EXPECT_STREQ(v2, again);
 }
 
 TEST_F(store, prune_keeps_trees_in_use)

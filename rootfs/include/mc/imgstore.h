@@ -65,6 +65,12 @@ int mc_imgstore_list(struct mc_imgstore *store, mc_imgstore_cb cb, void *arg, st
 /* mc_imgstore_history: the versions of image @name, newest first (first parents). */
 int mc_imgstore_history(struct mc_imgstore *store, const char *name, mc_imgstore_cb cb, void *arg,
 			struct mc_err *err);
+/* mc_imgstore_head: the commit of image @name's newest version (a ref read); -ENOENT. */
+int mc_imgstore_head(struct mc_imgstore *store, const char *name, struct mc_git_oid *commit,
+		     struct mc_err *err);
+/* mc_imgstore_commit_tree: the tree of @commit (reads and verifies the object). */
+int mc_imgstore_commit_tree(struct mc_imgstore *store, const struct mc_git_oid *commit,
+			    struct mc_git_oid *tree, struct mc_err *err);
 /* mc_imgstore_resolve: the tree id of image @name's newest version; -ENOENT if none. */
 int mc_imgstore_resolve(struct mc_imgstore *store, const char *name, struct mc_git_oid *tree,
 			struct mc_err *err);
