@@ -773,17 +773,22 @@ int rt_config_parse(const char *text, size_t len, const char *bundle_dir, struct
 {
 	json_error_t jerr;
 	json_t *root;
-	int64_t dummy;
 
 	memset(c, 0, sizeof(*c));
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!root)
 		return mc_err_setx(err, MC_EPARSE, "line %d column %d: %s", jerr.line, jerr.column,
 				   jerr.text);
+	return rt_config_parse_json(root, bundle_dir, c, err);
+}
+
+int rt_config_parse_json(json_t *root, const char *bundle_dir, struct rt_config *c,
+			 struct mc_err *err)
+{
+	memset(c, 0, sizeof(*c));
 	c->json = root;
 	if (!json_is_object(root))
 		return mc_err_setx(err, MC_EPARSE, "expected a JSON object");
-	(void)dummy;
 	if (parse_process(root, c, err) < 0 || parse_mounts(root, c, err) < 0 ||
 	    parse_linux(root, c, err) < 0 || parse_annotations(root, c, err) < 0 ||
 	    get_str(root, "hostname", "config", false, &c->hostname, err) < 0)

@@ -124,6 +124,9 @@ enum {
 /* config.c */
 int rt_config_parse(const char *text, size_t len, const char *bundle_dir, struct rt_config *c,
 		    struct mc_err *err);
+/* rt_config_parse_json: the same from a document; @root's reference passes to @c. */
+int rt_config_parse_json(json_t *root, const char *bundle_dir, struct rt_config *c,
+			 struct mc_err *err);
 int rt_config_load(const char *path, const char *bundle_dir, struct rt_config *c,
 		   struct mc_err *err);
 void rt_config_release(struct rt_config *c);

@@ -161,17 +161,23 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	if (r < 0)
 		goto out_state;
 	text = json_dumps(spec, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-	json_decref(spec);
 	if (!text) {
+		json_decref(spec);
 		r = mc_err_set(err, ENOMEM, "config.json");
 		goto out_state;
 	}
 	snprintf(cfgpath, sizeof(cfgpath), "%s/config.json", l.state_dir);
 	r = rt_write_volatile(cfgpath, text, strlen(text), 0600, err);
-	if (r < 0)
+	if (r < 0) {
+		json_decref(spec);
 		goto out_state;
+	}
 	rt_phase("config.json written");
-	r = rt_config_parse(text, strlen(text), o->bundle ? l.st.bundle : NULL, &c, err);
+	/*
+	 * Parsed from the document just written, not from its text: the same checks
+	 * (start and exec parse the file), without a second JSON parse on every run.
+	 */
+	r = rt_config_parse_json(spec, o->bundle ? l.st.bundle : NULL, &c, err);
 	rt_phase("config parsed");
 	if (r < 0) {
 		mc_err_wrap(err, "config.json");
