@@ -175,6 +175,19 @@ int store_remove(struct net_store *st, const char *name, struct mc_err *err);
 /* store_list: the names of every network, sorted; *names is malloc'ed (free each + array). */
 int store_list(struct net_store *st, char ***names, size_t *n, struct mc_err *err);
 
+/* ---- epslot.c: the two-slot format of NAME.ep ---- */
+
+#define EPSLOT_HDR 32
+#define EPSLOT_MIN (16u << 10)
+/* The slot size for a record of @len bytes: a power of two >= EPSLOT_MIN, with room to
+ * grow to twice @len before the file has to be rewritten. */
+size_t epslot_size_for(size_t len);
+/* epslot_fill: header (magic, @gen, length, CRC) + @json into @dst (EPSLOT_HDR + @len). */
+void epslot_fill(char *dst, uint64_t gen, const char *json, size_t len);
+/* epslot_pick: the valid slot with the highest generation of an image of @size bytes:
+ * its index with *json, *len, *gen, or -1 when neither is valid. */
+int epslot_pick(const char *img, size_t size, const char **json, size_t *len, uint64_t *gen);
+
 /* ---- nft.c: the `ip mycontainer` table ---- */
 
 #define NFT_TABLE_NAME "mycontainer"
