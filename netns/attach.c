@@ -360,9 +360,23 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	ret = build_endpoint(req, network, &ep, err);
 	if (ret < 0)
 		return ret;
-	ret = net_records_load(st, &all, &n_all, err);
-	if (ret < 0)
-		return ret;
+	/* Every network is read only to check published ports against all of them. */
+	if (req->n_ports == 0) {
+		all = calloc(1, sizeof(*all));
+		if (!all)
+			return mc_err_set(err, ENOMEM, "attach to network `%s`", network);
+		ret = store_load(st, network, all, err);
+		if (ret < 0) {
+			free(all);
+			all = NULL;
+			goto out;
+		}
+		n_all = 1;
+	} else {
+		ret = net_records_load(st, &all, &n_all, err);
+		if (ret < 0)
+			return ret;
+	}
 	for (size_t i = 0; i < n_all; i++)
 		if (strcmp(all[i].name, network) == 0)
 			r = &all[i];
