@@ -66,11 +66,16 @@ static inline struct mcm_segment *seg_of_first(struct mcm_block *b)
 
 /* ---- bins ---- */
 
+/* The smallest size of the last bin (16 MiB), in units. */
+#define BIN_TOP_UNITS ((16u << 20) / 16)
+_Static_assert(MCM_NBINS - 1 == (24 - 5) * 4, "the last bin is the first of 2^24 bytes");
+
 static inline unsigned bin_of(uint32_t units)
 {
 	size_t s = (size_t)units * 16;
 	unsigned b = 63 - (unsigned)__builtin_clzl(s);
-
+	if (units >= BIN_TOP_UNITS)
+		return MCM_NBINS - 1;
 	return (b - 5) * 4 + (unsigned)((s >> (b - 2)) & 3);
 }
 
@@ -100,6 +105,27 @@ static void bin_remove(struct mcm_arena *a, struct mcm_fblock *f)
 		a->bins[i] = f->fd;
 		if (!f->fd)
 			a->binmap[i / 64] &= ~(1ull << (i % 64));
+	}
+}
+
+/*
+ * Puts free block n where o is in bin i (n's size belongs to the same bin): what a
+ * split or a merge that keeps the bin does, without two bin_of, the head and bitmap
+ * updates of a remove and an insert. o and n must not overlap (they are >= 32 apart).
+ */
+static inline void bin_replace(struct mcm_arena *a, struct mcm_fblock *o, struct mcm_fblock *n,
+			       unsigned i)
+{
+	n->fd = o->fd;
+	n->bk = o->bk;
+	if (n->fd)
+		n->fd->bk = n;
+	if (n->bk) {
+		n->bk->fd = n;
+	} else {
+		if (mcm_opt.check && a->bins[i] != o)
+			mcm_die("heap", o, "free list corrupted (bin head mismatch)");
+		a->bins[i] = n;
 	}
 }
 
@@ -404,8 +430,12 @@ static inline void dirty(struct mcm_arena *a, struct mcm_block *b, size_t len)
 	}
 }
 
-/* Marks free block f (already out of its bin) used with `units`, splitting the rest. */
-static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
+/*
+ * Marks free block f used with `units`, splitting the rest. f is still in its bin if
+ * in_bin (the remainder then takes its place when it stays in that bin: the common
+ * case of a big block carved from the head of a segment's free end).
+ */
+static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units, bool in_bin)
 {
 	struct mcm_block *b = &f->h;
 	uint16_t keep = b->flags & (MCM_B_PINUSE | MCM_B_FIRST);
@@ -419,9 +449,18 @@ static void *take(struct mcm_arena *a, struct mcm_fblock *f, uint32_t units)
 		mcm_hdr_set(r, ru, MCM_B_PINUSE | last);
 		if (!last)
 			blk_next(r)->prev_units = ru;
+		if (in_bin && ru >= BIN_TOP_UNITS) {
+			/* f was bigger still: both in the last bin. */
+			bin_replace(a, f, (struct mcm_fblock *)r, MCM_NBINS - 1);
+		} else {
+			if (in_bin)
+				bin_remove(a, f);
+			bin_insert(a, (struct mcm_fblock *)r);
+		}
 		mcm_hdr_set(b, units, keep | MCM_B_INUSE);
-		bin_insert(a, (struct mcm_fblock *)r);
 	} else {
+		if (in_bin)
+			bin_remove(a, f);
 		mcm_hdr_set(b, b->units, keep | last | MCM_B_INUSE);
 		if (!last) {
 			struct mcm_block *n = blk_next(b);
@@ -442,8 +481,7 @@ void *mcm_block_alloc(struct mcm_arena *a, size_t size)
 	for (;;) {
 		struct mcm_fblock *f = bin_find(a, units);
 		if (f) {
-			bin_remove(a, f);
-			void *p = take(a, f, units);
+			void *p = take(a, f, units, true);
 			mcm_unlock(&a->lock);
 			return p;
 		}
@@ -500,7 +538,7 @@ void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 			bin_insert(a, (struct mcm_fblock *)b);
 			f = (struct mcm_fblock *)b2;
 		}
-		void *p = take(a, f, units);
+		void *p = take(a, f, units, false);
 		mcm_unlock(&a->lock);
 		return p;
 	}
@@ -601,10 +639,12 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 		flags = (p->flags & (MCM_B_PINUSE | MCM_B_FIRST)) | (flags & MCM_B_LAST);
 		b = p;
 	}
+	/* A free successor stays in its bin until the end: b may take its place there. */
+	struct mcm_fblock *slot = NULL;
 	if (!(flags & MCM_B_LAST)) {
 		struct mcm_block *n = (struct mcm_block *)((char *)b + (size_t)units * 16);
 		if (!(n->flags & MCM_B_INUSE)) {
-			bin_remove(a, (struct mcm_fblock *)n);
+			slot = (struct mcm_fblock *)n;
 			units += n->units;
 			flags |= n->flags & MCM_B_LAST;
 			mcm_hdr_set(n, n->units, 0);
@@ -620,8 +660,21 @@ static void release(struct mcm_arena *a, struct mcm_block *b)
 		struct mcm_block *n = blk_next(b);
 		n->prev_units = units;
 		mcm_hdr_flags(n, n->flags & ~MCM_B_PINUSE);
-		if (a->brk && n == brk_fence(a) && (size_t)units * 16 > mcm_trim_threshold())
+		if (a->brk && n == brk_fence(a) && (size_t)units * 16 > mcm_trim_threshold()) {
+			/* Out of its bin first: the trim may give slot's own page back. */
+			if (slot)
+				bin_remove(a, slot);
+			slot = NULL;
 			brk_trim(a, b, BRK_KEEP);
+		}
+	}
+	if (slot) {
+		/* b took slot in: b is bigger, so if slot is in the last bin, b belongs there too. */
+		if (slot->h.units >= BIN_TOP_UNITS) {
+			bin_replace(a, slot, (struct mcm_fblock *)b, MCM_NBINS - 1);
+			return;
+		}
+		bin_remove(a, slot);
 	}
 	bin_insert(a, (struct mcm_fblock *)b);
 }

@@ -139,8 +139,14 @@ struct mcm_fblock {
 
 #define MCM_MIN_BLOCK 32u /* header + two links */
 
-/* Bins: four per power of two from 32 bytes, so a bin's sizes differ by < 25%. */
-#define MCM_NBINS 176
+/*
+ * Bins: four per power of two from 32 bytes, so a bin's sizes differ by < 25%, up to
+ * 16 MiB; the last bin holds every free block of 16 MiB or more. Those are the free
+ * ends of 32 MiB segments that a thread's big blocks are carved from and merged back
+ * into; with finer bins nearly every such malloc and free moved that end to another
+ * bin (remove + insert); in one bin it just takes the old block's place.
+ */
+#define MCM_NBINS 77
 
 /*
  * A segment: one mmap (or the brk heap, started on a 64-byte boundary) carved into
