@@ -445,6 +445,14 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	spec.mtu = r->mtu;
 	memcpy(spec.peer_mac, mac, sizeof(mac));
 	spec.gso_max = NET_GSO_MAX;
+	/*
+	 * Hairpin (a container reaching a published port through a host address): with
+	 * br_netfilter loaded, the DNAT happens on the bridge path and the frame goes
+	 * back out the port it came in on, which a bridge port only does in hairpin mode;
+	 * the masquerade rule of nft_network_add then brings the answers back through the
+	 * host. Only containers that publish ports need it.
+	 */
+	spec.hairpin = ep.n_ports > 0;
 	ret = link_veth_create_attached(nl, &spec, err);
 	if (ret < 0)
 		goto out_unreserve;

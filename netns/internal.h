@@ -72,7 +72,8 @@ void nl_leave_ns(int saved);
 
 /* A veth pair made in one request: host end @name up on bridge @master, peer @peer
  * (left down) inside @peer_nsfd (< 0: next to @name) with @peer_mac; both with @mtu and, when @gso_max is not 0,
- * IFLA_GSO_IPV4_MAX_SIZE and IFLA_GRO_IPV4_MAX_SIZE of @gso_max (BIG TCP). */
+ * IFLA_GSO_IPV4_MAX_SIZE and IFLA_GRO_IPV4_MAX_SIZE of @gso_max (BIG TCP). With
+ * @hairpin the port's hairpin mode is set in the same round trip (nl_batch). */
 struct veth_spec {
 	const char *name, *peer;
 	int peer_nsfd;
@@ -80,6 +81,7 @@ struct veth_spec {
 	unsigned mtu;
 	uint8_t peer_mac[6];
 	uint32_t gso_max;
+	bool hairpin; /* the bridge port may send frames back where they came from */
 };
 int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s,
 			      struct mc_err *err);

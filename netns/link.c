@@ -144,6 +144,38 @@ static void put_gso_limits(struct nlmsghdr *nlh, uint32_t gso_max)
 	mnl_attr_put_u32(nlh, IFLA_GRO_IPV4_MAX_SIZE, gso_max);
 }
 
+/*
+ * The create request, then the bridge port's hairpin mode (IFLA_BRPORT_MODE in the
+ * port's slave data; only settable once the link exists), in one nl_batch: the
+ * kernel runs them in order, so one round trip for both.
+ */
+static int veth_with_hairpin(struct mc_netns_nl *nl, const struct nlmsghdr *create,
+			     const struct veth_spec *s, struct mc_err *err)
+{
+	char buf[4096], w_create[64], w_mode[64];
+	const char *whats[2] = { w_create, w_mode };
+	struct mnl_nlmsg_batch *b = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
+	struct nlmsghdr *nlh;
+	struct nlattr *li, *sd;
+	int r;
+
+	snprintf(w_create, sizeof(w_create), "create veth `%s`", s->name);
+	snprintf(w_mode, sizeof(w_mode), "set hairpin mode of `%s`", s->name);
+	memcpy(mnl_nlmsg_batch_current(b), create, create->nlmsg_len);
+	mnl_nlmsg_batch_next(b);
+	nlh = link_msg(mnl_nlmsg_batch_current(b), RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, s->name);
+	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	sd = mnl_attr_nest_start(nlh, IFLA_INFO_SLAVE_DATA);
+	mnl_attr_put_u8(nlh, IFLA_BRPORT_MODE, 1);
+	mnl_attr_nest_end(nlh, sd);
+	mnl_attr_nest_end(nlh, li);
+	mnl_nlmsg_batch_next(b);
+	r = nl_batch(nl, b, whats, 2, err);
+	mnl_nlmsg_batch_stop(b);
+	return r;
+}
+
 int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s, struct mc_err *err)
 {
 	char buf[1024];
@@ -186,7 +218,9 @@ int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s,
 	mnl_attr_nest_end(nlh, pi);
 	mnl_attr_nest_end(nlh, data);
 	mnl_attr_nest_end(nlh, li);
-	return link_simple(nl, nlh, "create veth", s->name, err);
+	if (!s->hairpin)
+		return link_simple(nl, nlh, "create veth", s->name, err);
+	return veth_with_hairpin(nl, nlh, s, err);
 }
 
 int link_ioctl_index(int sock, const char *name, struct mc_err *err)

@@ -14,7 +14,8 @@
  *       (same rule)                                                comment "ctr:ID" }
  *     chain postrouting { type nat hook postrouting priority 100;
  *       oifname BR ip saddr 127.0.0.0/8 masquerade                 comment "net:NAME"
- *       ip saddr SUBNET oifname != BR masquerade                   comment "net:NAME" }
+ *       ip saddr SUBNET oifname != BR masquerade                   comment "net:NAME"
+ *       oifname BR ip saddr SUBNET ct status dnat masquerade       comment "net:NAME" }
  *     chain forward     { type filter hook forward priority 0;
  *       iifname BR oifname "mc*" oifname != BR drop                comment "net:NAME" }
  *   }
@@ -28,6 +29,7 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 #include <linux/netfilter.h>
+#include <linux/netfilter/nf_conntrack_common.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
@@ -286,6 +288,19 @@ static void m_ip(struct nftnl_rule *r, uint32_t off, uint32_t net, int prefix)
 	e_cmp(r, NFT_REG_1, NFT_CMP_EQ, &n, 4);
 }
 
+/* ct status & @bits != 0 (ct status is in host byte order). */
+static void e_ct_status(struct nftnl_rule *r, uint32_t bits)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc("ct");
+	uint32_t zero = 0;
+
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+	nftnl_rule_add_expr(r, e);
+	e_bitwise_mask(r, NFT_REG_1, bits);
+	e_cmp(r, NFT_REG_1, NFT_CMP_NEQ, &zero, 4);
+}
+
 /* iifname/oifname == name, != name, or a prefix match when @prefix_len > 0. */
 static void m_ifname(struct nftnl_rule *r, uint32_t key, uint32_t op, const char *name,
 		     uint32_t prefix_len)
@@ -371,6 +386,21 @@ int nft_network_add(const struct net_record *rec, struct mc_err *err)
 		goto out;
 	m_ip(r, 12, rec->subnet, rec->prefix);
 	m_ifname(r, NFT_META_OIFNAME, NFT_CMP_NEQ, rec->bridge, 0);
+	nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
+	put_rule(&bt, r);
+
+	/*
+	 * Hairpin: a container reaching a published port through a host address is
+	 * DNAT'ed back onto this bridge with its own address as source; to itself it
+	 * would answer locally and never through the host's conntrack (and a neighbour
+	 * only with br_netfilter loaded). Masquerading DNAT'ed traffic from the subnet
+	 * going back out the bridge makes every answer return through the host.
+	 */
+	if (!(r = rule_new("postrouting", tag)))
+		goto out;
+	m_ifname(r, NFT_META_OIFNAME, NFT_CMP_EQ, rec->bridge, 0);
+	m_ip(r, 12, rec->subnet, rec->prefix);
+	e_ct_status(r, IPS_DST_NAT);
 	nftnl_rule_add_expr(r, nftnl_expr_alloc("masq"));
 	put_rule(&bt, r);
 

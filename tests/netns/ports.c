@@ -2,9 +2,14 @@
 /*
  * ports.c: published ports (nftables DNAT) in a test "host" namespace: the host's
  * 127.0.0.1:HOSTPORT and a HOSTIP:HOSTPORT reach the container, a taken port is
- * refused, and after detach the port is closed and no rule is left.
+ * refused, and after detach the port is closed and no rule is left; hairpin: the
+ * container itself and a neighbour on its network reach the port through a host
+ * address.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
 
 #include "../../netns/internal.h"
 #include "fixture.h"
@@ -74,6 +79,62 @@ TEST_F(host, published_port_reachable_then_gone)
 	ASSERT_OK(mc_netns_network_remove(&self->ctx, "web", &err));
 	EXPECT_EQ(0, nft_tag_count("net:web", &err));
 	EXPECT_EQ(1, count_links());
+}
+
+/* tcp_probe from inside the network namespace of @pid (a child enters it). */
+static bool probe_from(pid_t pid, const char *ip, uint16_t port, const char *greeting)
+{
+	char path[64];
+	int status = 0;
+	pid_t c;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	c = fork();
+	if (c == 0) {
+		int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+		if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+			_exit(2);
+		_exit(tcp_probe(ip, port, greeting, 3000) ? 0 : 1);
+	}
+	if (c < 0 || waitpid(c, &status, 0) != c)
+		return false;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+TEST_F(host, hairpin_to_own_and_neighbours_published_port)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr web = { .to_child = -1, .from_child = -1 }, peer = web;
+	struct ctr_spec srv = {
+		.role = CTR_SERVE, .port = 80, .greeting = "hairpin ok", .timeout_ms = 15000
+	};
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	const char *specs[] = { "8080:80" };
+	struct mc_netns_attach_req req = {
+		.network = "web", .ctr_id = "peer", .name = "peer", .nsfd = -1
+	};
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "web", "10.88.7.0/24", NULL, &err));
+	ASSERT_OK(spawn(self, &web, &srv));
+	ASSERT_OK(attach_ports(self, "web1", web.pid, specs, 1, &err));
+	ASSERT_OK(spawn(self, &peer, &idle));
+	req.pid = peer.pid;
+	ASSERT_OK(mc_netns_attach(&self->ctx, &req, &at, &err));
+	ASSERT_OK(ctr_go(&web));
+	ASSERT_EQ('l', ctr_wait(&web, 5000));
+	/* Control: straight to the container works from both. */
+	EXPECT_TRUE(probe_from(peer.pid, "10.88.7.2", 80, "hairpin ok"));
+	/* Through the host's address (the gateway is one): DNAT back onto the bridge,
+	 * masqueraded so the answers come back through the host to be un-NATed. */
+	EXPECT_TRUE(probe_from(web.pid, "10.88.7.1", 8080, "hairpin ok"));
+	EXPECT_TRUE(probe_from(peer.pid, "10.88.7.1", 8080, "hairpin ok"));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "web1", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "peer", &err));
+	ctr_kill(&web);
+	ctr_kill(&peer);
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "web", &err));
 }
 
 TEST_HARNESS_MAIN
