@@ -316,6 +316,9 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 		net_hook.release(l->st.id, l->c->network, net_hook.arg);
 	if (l->st.auto_rm && mc_rootfs_overlay_paths(l->ctx->data_root, l->st.id, &ov, NULL) == 0)
 		mc_rootfs_overlay_remove(&ov, NULL);
+	/* Empty layer directories for the next run (see rootfs/overlay.c); best-effort. */
+	if (l->c->lower)
+		mc_rootfs_overlay_pool_fill(l->ctx->data_root, NULL);
 }
 
 /*

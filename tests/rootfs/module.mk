@@ -3,7 +3,7 @@
 # check-out, list, history, remove, prune, migration) and the per-container overlay;
 # store.sh drives the mycontainer CLI as root in relocated roots.
 COLLECTIONS += rootfs
-TESTS_rootfs_PROGS := image resolve
+TESTS_rootfs_PROGS := image resolve overlay
 TESTS_rootfs_SCRIPTS := store.sh
 TESTS_rootfs_LIBS := mcrootfs mcimgstore mcgit mccommon
 TESTS_rootfs_LDLIBS = $(call pkg-libs,libcrypto zlib)

@@ -101,13 +101,24 @@ struct mc_rootfs_overlay {
 
 /*
  * mc_rootfs_overlay_create: makes the container's directories, owned by @owner (the
- * container's root on the host; 0 without a user namespace). Fills @ov.
+ * container's root on the host; 0 without a user namespace). Fills @ov. For root-
+ * owned layers it first claims a set of empty directories made ahead of time in
+ * DATA_ROOT/pool (one rename; see mc_rootfs_overlay_pool_fill).
  * mc_rootfs_overlay_paths fills @ov without touching the disk.
  */
 int mc_rootfs_overlay_create(const char *data_root, const char *id, uid_t owner, gid_t group,
 			     struct mc_rootfs_overlay *ov, struct mc_err *err);
 int mc_rootfs_overlay_paths(const char *data_root, const char *id, struct mc_rootfs_overlay *ov,
 			    struct mc_err *err);
+
+/*
+ * mc_rootfs_overlay_pool_fill: makes empty root-owned layer directory sets in
+ * DATA_ROOT/pool until it holds MC_ROOTFS_OVERLAY_POOL_MAX (for the background
+ * cleaner of a run, off anyone's critical path). Returns how many it made or -errno;
+ * 0 when another filler holds the pool's lock.
+ */
+#define MC_ROOTFS_OVERLAY_POOL_MAX 2
+int mc_rootfs_overlay_pool_fill(const char *data_root, struct mc_err *err);
 
 /* mc_rootfs_overlay_remove: removes the directories (missing is fine). */
 int mc_rootfs_overlay_remove(const struct mc_rootfs_overlay *ov, struct mc_err *err);
