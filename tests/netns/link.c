@@ -317,6 +317,7 @@ TEST_F(hostns, veth_attached_in_one_request)
 				  .gso_max = NET_GSO_MAX };
 	char path[64];
 	size_t n = 0;
+	bool big_tcp;
 	int fd;
 
 	self->child = spawn_holder();
@@ -341,7 +342,8 @@ TEST_F(hostns, veth_attached_in_one_request)
 	EXPECT_EQ(1400u, h->mtu);
 	EXPECT_TRUE(h->flags & IFF_UP);
 	/* Kernels before 6.3 neither report nor take the IPv4 GSO limit. */
-	if (br->gso_ipv4_max_size)
+	big_tcp = br->gso_ipv4_max_size != 0;
+	if (big_tcp)
 		EXPECT_EQ(NET_GSO_MAX, h->gso_ipv4_max_size);
 	else
 		TH_LOG("kernel without IFLA_GSO_IPV4_MAX_SIZE: BIG TCP limit not checked");
@@ -355,7 +357,7 @@ TEST_F(hostns, veth_attached_in_one_request)
 	EXPECT_EQ(0, memcmp(p->mac, spec.peer_mac, 6));
 	/* The peer cannot be opened before the pair is linked: left down for the caller. */
 	EXPECT_FALSE(p->flags & IFF_UP);
-	if (br->gso_ipv4_max_size)
+	if (big_tcp)
 		EXPECT_EQ(NET_GSO_MAX, p->gso_ipv4_max_size);
 	free(v);
 	mc_netns_nl_close(inner);
