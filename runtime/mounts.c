@@ -295,6 +295,7 @@ int rt_rootfs_setup(const struct rt_config *c, const struct mc_rootfs_overlay *o
 		rt_phase("child: mounting the overlay");
 		if (mc_rootfs_overlay_mount(c->lower, ov, err) < 0)
 			return -err->code;
+		rt_phase("child: overlay mounted");
 	} else if (mount(root, root, NULL, MS_BIND | MS_REC, NULL) < 0) {
 		/* pivot_root needs the new root to be a mount point. */
 		return mc_err_set(err, errno, "bind rootfs `%s`", root);
