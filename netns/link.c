@@ -329,6 +329,21 @@ int mc_netns_link_set_mtu(struct mc_netns_nl *nl, const char *name, unsigned mtu
 	return link_set_u32(nl, name, IFLA_MTU, mtu, "set mtu of", err);
 }
 
+int mc_netns_link_set_gso_max(struct mc_netns_nl *nl, const char *name, uint32_t bytes,
+			      struct mc_err *err)
+{
+	char buf[512];
+	struct nlmsghdr *nlh;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	put_gso_limits(nlh, bytes);
+	return link_simple(nl, nlh, "set gso limits of", name, err);
+}
+
 int mc_netns_link_set_mac(struct mc_netns_nl *nl, const char *name, const uint8_t mac[6],
 			  struct mc_err *err)
 {

@@ -362,6 +362,18 @@ TEST_F(hostns, veth_attached_in_one_request)
 	free(v);
 	mc_netns_nl_close(inner);
 	close(fd);
+	/* The public setter on an existing link, and a limit beyond the kernel's. */
+	if (big_tcp) {
+		ASSERT_OK(mc_netns_link_set_gso_max(nl, "mcthost", 131072, &err));
+		ASSERT_OK(mc_netns_link_dump(nl, &v, &n, &err));
+		h = find_link(v, n, "mcthost");
+		ASSERT_NONNULL(h);
+		EXPECT_EQ(131072u, h->gso_ipv4_max_size);
+		free(v);
+		EXPECT_GT(0, mc_netns_link_set_gso_max(nl, "mcthost", 64u << 20, &err));
+		TH_LOG("message: %s", err.msg);
+		EXPECT_NONNULL(strstr(err.msg, "mcthost"));
+	}
 	/* A taken name: EEXIST, the message names it, nothing else is created. */
 	spec.peer_nsfd = -1;
 	spec.peer = "mctpeer";

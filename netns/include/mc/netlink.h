@@ -56,6 +56,13 @@ int mc_netns_link_set_mac(struct mc_netns_nl *nl, const char *name, const uint8_
 			  struct mc_err *err);
 int mc_netns_link_rename(struct mc_netns_nl *nl, const char *name, const char *newname,
 			 struct mc_err *err);
+/*
+ * mc_netns_link_set_gso_max: the IPv4 GSO and GRO size limits of @name
+ * (IFLA_GSO_IPV4_MAX_SIZE / IFLA_GRO_IPV4_MAX_SIZE, "BIG TCP" above 65536; Linux >=
+ * 6.3, up to 8 x 65535). Attaches set 512 KiB on every veth end.
+ */
+int mc_netns_link_set_gso_max(struct mc_netns_nl *nl, const char *name, uint32_t bytes,
+			      struct mc_err *err);
 /* mc_netns_link_set_master: enslaves @name to bridge @master (NULL: release it). */
 int mc_netns_link_set_master(struct mc_netns_nl *nl, const char *name, const char *master,
 			     struct mc_err *err);
