@@ -29,6 +29,8 @@ int mcm_narenas = 1;
 /* Freed bytes per arena between two decommit sweeps of large free blocks. */
 #define SWEEP_BYTES (2ul << 20)
 #define SWEEP_MIN (256ul << 10)
+/* Free pages an arena keeps resident when its thread exits. */
+#define IDLE_KEEP (128ul << 10)
 
 #ifdef MCM_OVERRIDE
 static bool brk_failed;
@@ -857,14 +859,16 @@ int mcm_block_trim(size_t pad)
 	return released;
 }
 
-void mcm_block_arena_idle(struct mcm_arena *a)
+void mcm_block_arena_idle(struct mcm_arena *a, bool purge)
 {
 	mcm_lock(&a->lock);
 	/*
 	 * Not everything: the arena goes to the next new thread, and programs that start
-	 * threads one after another would refault it all. What stays is the sweep's bound.
+	 * threads one after another would refault it all. When purging, what stays is 128
+	 * KiB per arena (glibc's default top pad): the running budget of one mmap threshold
+	 * (up to 32 MiB once it has adapted) kept an exited thread's big blocks resident.
 	 */
-	sweep(a, mcm_mmap_threshold());
+	sweep(a, purge ? IDLE_KEEP : mcm_mmap_threshold());
 	a->freed = 0;
 	mcm_unlock(&a->lock);
 }

@@ -40,6 +40,8 @@ int mcm_os_commit(void *p, size_t len);
 void mcm_os_unmap(void *p, size_t len);
 void mcm_os_decommit(void *p, size_t len);
 int mcm_os_ncpu(void);
+/* Monotonic milliseconds (coarse). */
+uint64_t mcm_os_now_ms(void);
 
 struct mcm_options {
 	bool check;		/* MCMALLOC_CHECK=1 */
@@ -246,8 +248,11 @@ void mcm_block_free(void *p);
 void *mcm_block_resize(void *p, size_t size);
 size_t mcm_block_usable(const void *p);
 int mcm_block_trim(size_t pad);
-/* The arena's thread exited: sweep it now (its free pages beyond the sweep's budget). */
-void mcm_block_arena_idle(struct mcm_arena *a);
+/*
+ * The arena's thread exited: sweep it now, keeping 128 KiB of free pages resident if
+ * `purge`, else the running budget (one mmap threshold).
+ */
+void mcm_block_arena_idle(struct mcm_arena *a, bool purge);
 void mcm_block_fork_prepare(void);
 void mcm_block_fork_parent(void);
 void mcm_block_fork_child(void);
@@ -330,6 +335,7 @@ struct mcm_heap {
 	struct mcm_arena *arena;
 	struct mcm_heap *next_all;
 	bool live;
+	uint64_t born_ms; /* when its thread took it (mcm_os_now_ms) */
 	uint64_t n_alloc, n_free, n_remote, bytes_alloc, bytes_freed;
 };
 

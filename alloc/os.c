@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 struct mcm_options mcm_opt = MCM_OPTIONS_DEFAULT;
@@ -90,6 +91,16 @@ void mcm_os_decommit(void *p, size_t len)
 	 */
 	madvise(p, len, MADV_DONTNEED);
 	errno = saved;
+}
+
+uint64_t mcm_os_now_ms(void)
+{
+	struct timespec ts;
+
+	/* The vDSO's coarse clock: no syscall, a few ms of resolution is plenty here. */
+	if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts))
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int mcm_os_ncpu(void)

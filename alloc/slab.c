@@ -37,6 +37,8 @@ static size_t n_dirty, n_clean, n_pages;
 static char *region_next, *region_committed;
 #define POOL_DIRTY_MAX 64 /* 4 MiB of freed pages kept resident for reuse */
 #define HEAP_CACHE_MAX 4
+#define POOL_KEEP_IDLE 8      /* dirty pages left when a thread exits */
+#define EXIT_PURGE_MIN_MS 100 /* ... if it lived at least this long */
 #define COMMIT_STEP (4ul << 20)
 
 /* Invariant: aband_lock guards abandoned[] and every field of the pages on it. */
@@ -147,6 +149,37 @@ static void page_put(struct mcm_heap *h, struct mcm_page *pg)
 	mcm_lock(&pool_lock);
 	pool_clean[n_clean++] = pg;
 	mcm_unlock(&pool_lock);
+}
+
+/*
+ * Decommits the dirty pool down to `keep` pages, the most recently pooled (the LIFO's
+ * top) staying. The syscalls run outside the lock; a fork meanwhile only loses the
+ * pages in flight to the child.
+ */
+static int pool_trim(size_t keep)
+{
+	struct mcm_page *list = NULL, **pp = &pool_dirty;
+
+	mcm_lock(&pool_lock);
+	if (n_dirty > keep) {
+		for (size_t i = 0; i < keep; i++)
+			pp = &(*pp)->next;
+		list = *pp;
+		*pp = NULL;
+		n_dirty = keep;
+	}
+	mcm_unlock(&pool_lock);
+	if (!list)
+		return 0;
+	while (list) {
+		struct mcm_page *pg = list;
+		list = pg->next;
+		mcm_os_decommit(pg, MCM_PAGE_SIZE);
+		mcm_lock(&pool_lock);
+		pool_clean[n_clean++] = pg;
+		mcm_unlock(&pool_lock);
+	}
+	return 1;
 }
 
 static void page_init(struct mcm_page *pg, struct mcm_heap *h, unsigned cls)
@@ -469,6 +502,7 @@ struct mcm_heap *mcm_heap_get(void)
 		for (unsigned c = 0; c < MCM_NCLASS; c++)
 			h->cur[c] = &empty_page;
 		h->live = true;
+		h->born_ms = mcm_os_now_ms();
 	}
 	mcm_unlock(&mcm_heaps_lock);
 	if (!h)
@@ -538,6 +572,19 @@ void mcm_heap_abandon(struct mcm_heap *h)
 			release_if_empty(h, &h->full[c], pg);
 		}
 	}
+	/*
+	 * A thread that lived long enough gives the pool back down to 8 pages and its
+	 * arena down to 128 KiB: a program whose threads freed everything and exited kept
+	 * the whole 4 MiB pool and one mmap threshold per arena resident for good
+	 * (fragmentation workload: ~6 MiB after freeing everything vs glibc's ~2 MiB).
+	 * Short-lived threads do not: a thread-per-task program's next thread would refault
+	 * what the purge gave back (3000 threads of 400 mallocs: 496 -> 519k page faults,
+	 * 0.18 -> 1.1 s). A full purge costs the next thread ~1000 faults, ~2 ms here:
+	 * after 100 ms of life that is at most 2%.
+	 */
+	bool purge = mcm_os_now_ms() - h->born_ms >= EXIT_PURGE_MIN_MS;
+	if (purge)
+		pool_trim(POOL_KEEP_IDLE);
 	/* Pass 2: the pages with live objects change hands at once. */
 	mcm_lock(&aband_lock);
 	for (unsigned c = 0; c < MCM_NCLASS; c++) {
@@ -558,7 +605,7 @@ void mcm_heap_abandon(struct mcm_heap *h)
 	mcm_unlock(&aband_lock);
 	/* Nobody allocates from the arena until a new thread takes it: sweep it now. */
 	if (h->arena)
-		mcm_block_arena_idle(h->arena);
+		mcm_block_arena_idle(h->arena, purge);
 	mcm_lock(&mcm_heaps_lock);
 	h->live = false;
 	mcm_unlock(&mcm_heaps_lock);
@@ -601,20 +648,8 @@ int mcm_slab_trim(void)
 		empty = pg->next;
 		page_put(NULL, pg);
 	}
-	mcm_lock(&pool_lock);
-	struct mcm_page *dirty = pool_dirty;
-	pool_dirty = NULL;
-	n_dirty = 0;
-	mcm_unlock(&pool_lock);
-	while (dirty) {
-		struct mcm_page *pg = dirty;
-		dirty = pg->next;
-		mcm_os_decommit(pg, MCM_PAGE_SIZE);
+	if (pool_trim(0))
 		released = 1;
-		mcm_lock(&pool_lock);
-		pool_clean[n_clean++] = pg;
-		mcm_unlock(&pool_lock);
-	}
 	return released;
 }
 

@@ -979,4 +979,94 @@ TEST_TIMEOUT(rss_returns_after_free, 60)
 	rss_round(1 << 20, 256 << 20); /* own mappings */
 }
 
+/* Small and mid-sized blocks (size classes and arena blocks), all written, all freed. */
+static void *exit_clean_thread(void *arg)
+{
+	uint64_t seed = *(uint64_t *)arg;
+	size_t n = 20000;
+	char **v = M(malloc)(n * sizeof(*v));
+
+	if (!v)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = rng_next(&seed);
+		size_t len = x % 4 ? 16 + x % 2000 : 20000 + x % 40000;
+		v[i] = M(malloc)(len);
+		if (v[i])
+			memset(v[i], 7, len);
+	}
+	for (size_t k = 0; k < 2; k++)
+		for (size_t i = k; i < n; i += 2)
+			M(free)(v[i]);
+	M(free)(v);
+	/* Only threads that lived 100 ms or more purge at exit. */
+	usleep(150 * 1000);
+	return NULL;
+}
+
+/* A thread-per-task program's task: a few hundred blocks of many size classes. */
+static void *short_task(void *arg)
+{
+	void *v[400];
+
+	(void)arg;
+	for (int i = 0; i < 400; i++) {
+		size_t n = 16 + (size_t)i * 37 % 3000;
+		v[i] = M(malloc)(n);
+		if (v[i])
+			memset(v[i], 1, n);
+	}
+	for (int i = 0; i < 400; i++)
+		M(free)(v[i]);
+	return NULL;
+}
+
+TEST_TIMEOUT(short_threads_reuse_warm_pages, 60)
+{
+	/*
+	 * Threads that live only briefly leave the pool warm for the next one: purging at
+	 * each exit made every thread refault its ~170 pages (500 -> 519k faults for 3000).
+	 */
+	struct rusage r0, r1;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, short_task, NULL));
+	ASSERT_EQ(0, pthread_join(t, NULL));
+	getrusage(RUSAGE_SELF, &r0);
+	for (int i = 0; i < 300; i++) {
+		ASSERT_EQ(0, pthread_create(&t, NULL, short_task, NULL));
+		ASSERT_EQ(0, pthread_join(t, NULL));
+	}
+	getrusage(RUSAGE_SELF, &r1);
+	long faults = r1.ru_minflt - r0.ru_minflt;
+	TH_LOG("300 short threads: %ld minor faults", faults);
+	ASSERT_LT(faults, 300 * 20);
+}
+
+TEST_TIMEOUT(rss_returns_when_threads_exit, 60)
+{
+	/*
+	 * Threads that freed everything and exited leave little resident: the pool of
+	 * empty size-class pages is trimmed to 8 pages (512 KiB) and each exited thread's
+	 * arena keeps 128 KiB, 1.3-1.6 MiB here in all (thread stacks included). Keeping
+	 * the whole 4 MiB pool and one mmap threshold per arena left ~5.6 MiB.
+	 */
+	uint64_t seed = th_seed();
+	long base = rss_kib();
+	for (int round = 0; round < 2; round++) {
+		pthread_t t[4];
+		uint64_t s[4];
+		for (int i = 0; i < 4; i++) {
+			s[i] = seed + (uint64_t)(round * 4 + i) * 7919 + 1;
+			ASSERT_EQ(0, pthread_create(&t[i], NULL, exit_clean_thread, &s[i]));
+		}
+		for (int i = 0; i < 4; i++)
+			ASSERT_EQ(0, pthread_join(t[i], NULL));
+		long after = rss_kib();
+		TH_LOG("round %d: base %ld KiB, after the threads exited %ld KiB", round, base,
+		       after);
+		ASSERT_LT(after - base, 3 * 1024);
+	}
+}
+
 TEST_HARNESS_MAIN
