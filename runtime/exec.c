@@ -123,31 +123,40 @@ static void exec_child(const struct rt_config *c, const struct mc_rt_exec_opts *
 	rt_sync_fail(sync, r, &err);
 }
 
-static int exec_user(struct rt_config *c, const char *user, struct mc_err *err)
+/*
+ * exec_user: -u USER[:GROUP] of `exec`, names from the running container's own
+ * passwd and group files (its root as its PID 1 sees it, upper layer included),
+ * resolved inside that root.
+ */
+static int exec_user(struct rt_config *c, pid_t pid, const char *user, struct mc_err *err)
 {
-	char buf[64], *colon;
-	uint64_t v;
+	char root[64];
+	struct rt_user u;
+	gid_t *groups = NULL;
+	int rootfd, r;
 
-	/* Names need the container's passwd; numeric ids are enough for exec here. */
-	if (mc_strlcpy(buf, user, sizeof(buf)) >= sizeof(buf))
-		return mc_err_setx(err, EINVAL, "invalid user `%s`", user);
-	colon = strchr(buf, ':');
-	if (colon)
-		*colon++ = '\0';
-	if (!strcmp(buf, "root"))
-		strcpy(buf, "0");
-	if (mc_str_to_u64(buf, &v) < 0 || v >= UINT32_MAX)
-		return mc_err_setx(err, EINVAL, "invalid user `%s`: exec takes uid[:gid]", user);
-	c->uid = (uid_t)v;
-	c->gid = (gid_t)v;
-	if (colon) {
-		if (mc_str_to_u64(colon, &v) < 0 || v >= UINT32_MAX)
-			return mc_err_setx(err, EINVAL, "invalid group in `%s`", user);
-		c->gid = (gid_t)v;
+	snprintf(root, sizeof(root), "/proc/%d/root", (int)pid);
+	rootfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return mc_err_set(err, errno, "open `%s`", root);
+	r = rt_user_resolve_in_root(rootfd, user, &u, err);
+	close(rootfd);
+	if (r < 0)
+		return r;
+	if (u.n_groups) {
+		groups = calloc(u.n_groups, sizeof(*groups));
+		if (!groups)
+			return mc_err_set(err, ENOMEM, "groups");
+		for (size_t i = 0; i < u.n_groups; i++)
+			groups[i] = (gid_t)u.groups[i];
 	}
+	c->uid = (uid_t)u.uid;
+	c->gid = (gid_t)u.gid;
+	free(c->groups);
+	c->groups = groups;
+	c->n_groups = u.n_groups;
 	if (c->uid != 0)
 		c->caps[RT_CAP_EFFECTIVE] = c->caps[RT_CAP_PERMITTED] = 0;
-	c->n_groups = 0;
 	return 0;
 }
 
@@ -177,7 +186,7 @@ int mc_rt_exec(const struct mc_rt_ctx *ctx, const char *id, const struct mc_rt_e
 	snprintf(path, sizeof(path), "%s/%s/config.json", ctx->state_root, id);
 	if (rt_config_load(path, st.bundle[0] ? st.bundle : NULL, &c, err) < 0)
 		return -err->code;
-	if (o->user && (r = exec_user(&c, o->user, err)) < 0)
+	if (o->user && (r = exec_user(&c, st.pid, o->user, err)) < 0)
 		goto out;
 	env = exec_env(&c, o);
 	if (!env) {

@@ -152,6 +152,30 @@ int rt_caps_apply(const struct rt_config *c, struct mc_err *err);
 int rt_seccomp_build(const struct rt_seccomp *s, scmp_filter_ctx *out, struct mc_err *err);
 int rt_seccomp_apply(const struct rt_seccomp *s, struct mc_err *err);
 
+/* passwd.c: -u USER[:GROUP] against the container's own passwd and group files. */
+struct rt_ident {
+	uint32_t id, gid; /* gid: passwd entries only */
+	char name[256];	  /* empty if too long */
+};
+#define RT_USER_GROUPS_MAX 64
+struct rt_user {
+	uint32_t uid, gid;
+	uint32_t groups[RT_USER_GROUPS_MAX]; /* supplementary: memberships in group */
+	size_t n_groups;
+};
+/* rt_idfile_find: the passwd (@passwd) or group entry named @name, or (NULL) with @id. */
+int rt_idfile_find(const char *text, size_t len, bool passwd, const char *name, uint32_t id,
+		   struct rt_ident *out);
+/* rt_group_members: the gids of the groups listing @user as a member (at most @max). */
+size_t rt_group_members(const char *text, size_t len, const char *user, uint32_t *out, size_t max);
+/* rt_user_resolve: "USER[:GROUP]" (names or ids) against the texts (NULL: no file). */
+int rt_user_resolve(const char *spec, const char *passwd, size_t plen, const char *group,
+		    size_t glen, struct rt_user *out, struct mc_err *err);
+/* rt_root_file_read: @rel resolved inside @rootfd, a regular file <= 1 MiB. -errno. */
+int rt_root_file_read(int rootfd, const char *rel, char **out, size_t *len);
+/* rt_user_resolve_in_root: rt_user_resolve with @rootfd's etc/passwd and etc/group. */
+int rt_user_resolve_in_root(int rootfd, const char *spec, struct rt_user *out, struct mc_err *err);
+
 /* seccomp_cache.c: a profile's compiled BPF program, cached in DATA_ROOT/seccomp. */
 struct rt_bpf {
 	struct sock_filter *insns; /* NULL: no filter */

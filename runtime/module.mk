@@ -6,7 +6,7 @@ PKG_PROBE += jansson libcap libseccomp
 LIBS += mcrt
 mcrt_SRCS := runtime/config.c runtime/spec.c runtime/security.c runtime/mounts.c \
 	runtime/process.c runtime/run.c runtime/state.c runtime/lifecycle.c runtime/exec.c \
-	runtime/seccomp_cache.c
+	runtime/seccomp_cache.c runtime/passwd.c
 
 PROGS += mycontainer
 mycontainer_SRCS := runtime/cli/main.c runtime/cli/run.c runtime/cli/exec.c runtime/cli/ps.c \
@@ -25,6 +25,13 @@ rt_config_FUZZ_SRCS := runtime/fuzz/config.c runtime/config.c common/err.c commo
 rt_config_FUZZ_CFLAGS := -Icgroup
 rt_config_FUZZ_LDLIBS = $(call pkg-libs,jansson libseccomp)
 rt_config_FUZZ_CORPUS := runtime/fuzz/corpus
+
+FUZZERS += rt_passwd
+rt_passwd_FUZZ_SRCS := runtime/fuzz/passwd.c runtime/passwd.c common/err.c common/str.c \
+	common/log.c common/fs.c common/time.c
+rt_passwd_FUZZ_CFLAGS := -Icgroup
+rt_passwd_FUZZ_LDLIBS = $(call pkg-libs,jansson libseccomp)
+rt_passwd_FUZZ_CORPUS := runtime/fuzz/passwd-corpus
 
 BENCHES += runtime
 runtime_BENCH := bench/runtime/run.sh

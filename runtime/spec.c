@@ -265,69 +265,33 @@ int rt_parse_idmap(const char *s, struct rt_idmap *m, struct mc_err *err)
 	return 0;
 }
 
-/* lookup_id: a name in the image's /etc/passwd or /etc/group -> its id (and gid). */
-static int lookup_id(const char *lower, const char *file, const char *name, uint32_t *id,
-		     uint32_t *gid)
-{
-	char path[PATH_MAX], line[1024];
-	mc_autofclose FILE *f = NULL;
-
-	snprintf(path, sizeof(path), "%s/etc/%s", lower ? lower : "", file);
-	if (!lower || !(f = fopen(path, "re")))
-		return -ENOENT;
-	while (fgets(line, sizeof(line), f)) {
-		char *save = NULL, *n = strtok_r(line, ":", &save);
-		char *pw = n ? strtok_r(NULL, ":", &save) : NULL;
-		char *u = pw ? strtok_r(NULL, ":", &save) : NULL;
-		char *g = u ? strtok_r(NULL, ":", &save) : NULL;
-		uint64_t v;
-
-		if (!u || strcmp(n, name) || mc_str_to_u64(u, &v) < 0 || v >= UINT32_MAX)
-			continue;
-		*id = (uint32_t)v;
-		if (gid && g && mc_str_to_u64(g, &v) == 0 && v < UINT32_MAX)
-			*gid = (uint32_t)v;
-		return 0;
-	}
-	return -ENOENT;
-}
-
+/*
+ * parse_user: -u USER[:GROUP] of `run`, names from the image's own passwd and group
+ * (resolved inside the image tree, see passwd.c), plus the user's supplementary
+ * groups from its group file.
+ */
 static int parse_user(const char *spec, const char *lower, json_t *proc, struct mc_err *err)
 {
-	char buf[256], *colon;
-	uint32_t uid = 0, gid = 0;
-	uint64_t v;
-	bool gid_from_passwd = false;
+	struct rt_user u;
+	json_t *gids;
+	int rootfd = lower ? open(lower, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+	int r;
 
-	if (mc_strlcpy(buf, spec, sizeof(buf)) >= sizeof(buf) || !buf[0])
-		return mc_err_setx(err, EINVAL, "invalid user `%s`", spec);
-	colon = strchr(buf, ':');
-	if (colon)
-		*colon++ = '\0';
-	if (mc_str_to_u64(buf, &v) == 0 && v < UINT32_MAX) {
-		uid = (uint32_t)v;
-		/* A numeric uid takes its primary group from passwd when it is listed. */
-		gid = uid == 0 ? 0 : uid;
-	} else if (lookup_id(lower, "passwd", buf, &uid, &gid) == 0) {
-		gid_from_passwd = true;
+	if (rootfd >= 0) {
+		r = rt_user_resolve_in_root(rootfd, spec, &u, err);
+		close(rootfd);
 	} else {
-		return mc_err_setx(err, ENOENT,
-				   "unable to find user `%s`: no matching entries in passwd file",
-				   buf);
+		r = rt_user_resolve(spec, NULL, 0, NULL, 0, &u, err);
 	}
-	(void)gid_from_passwd;
-	if (colon) {
-		if (mc_str_to_u64(colon, &v) == 0 && v < UINT32_MAX)
-			gid = (uint32_t)v;
-		else if (lookup_id(lower, "group", colon, &gid, NULL) < 0)
-			return mc_err_setx(
-				err, ENOENT,
-				"unable to find group `%s`: no matching entries in group file",
-				colon);
-	}
+	if (r < 0)
+		return r;
+	gids = json_array();
+	for (size_t i = 0; i < u.n_groups; i++)
+		json_array_append_new(gids, json_integer(u.groups[i]));
 	json_object_set_new(proc, "user",
-			    json_pack("{s:I,s:I}", "uid", (json_int_t)uid, "gid", (json_int_t)gid));
-	if (uid != 0) {
+			    json_pack("{s:I,s:I,s:o}", "uid", (json_int_t)u.uid, "gid",
+				      (json_int_t)u.gid, "additionalGids", gids));
+	if (u.uid != 0) {
 		/* docker: a non-root user gets no effective or permitted capabilities. */
 		json_t *caps = json_object_get(proc, "capabilities");
 

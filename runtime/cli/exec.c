@@ -17,7 +17,8 @@ static void usage(FILE *f)
 	      "  -t, --tty             allocate a pseudo-terminal\n"
 	      "  -e, --env KEY=VALUE   set an environment variable\n"
 	      "  -w, --workdir DIR     working directory\n"
-	      "  -u, --user UID[:GID]  numeric user and group\n"
+	      "  -u, --user USER[:GROUP]\n"
+	      "                        ids, or names from the container's /etc/passwd and group\n"
 	      "      --help            print this help\n\n"
 	      "Exit status: the command's own, 128+N for signal N, 125/126/127 as for run.\n",
 	      f);

@@ -28,7 +28,7 @@ static void usage(FILE *f)
 	      "  -h, --hostname NAME       container host name (default: id prefix)\n"
 	      "  -e, --env KEY[=VALUE]     set an environment variable (KEY alone: copy ours)\n"
 	      "  -w, --workdir DIR         working directory inside the container\n"
-	      "  -u, --user UID[:GID]      user (numbers, or names from the image's passwd)\n"
+	      "  -u, --user USER[:GROUP]  ids, or names from the image's /etc/passwd and group\n"
 	      "  -v, --volume HOST:CTR[:ro]  bind mount a host path\n"
 	      "      --read-only           mount the container's root read-only\n"
 	      "  -m, --memory SIZE         memory limit (e.g. 50M, 1g; at least 6M)\n"

@@ -95,6 +95,30 @@ t_exec_joins_namespaces() {
 	"$M" rm -f "$id" >/dev/null
 }
 
+t_users_from_the_container() {
+	local id out rc=0
+	# run -u: names and groups from the image's own files.
+	assert_eq "65534 65534" "$("$M" run --rm -u nobody busybox sh -c 'echo $(id -u) $(id -g)')"
+	assert_eq "65534 0" "$("$M" run --rm -u nobody:root busybox sh -c 'echo $(id -u) $(id -g)')"
+	id=$("$M" run -d busybox sleep 30)
+	# A user and a group that exist only inside this container (its upper layer).
+	"$M" exec "$id" sh -c 'echo "svc:x:4321:4322::/:/bin/sh" >>/etc/passwd
+		echo "svcgrp:x:4400:root,svc" >>/etc/group'
+	out=$("$M" exec -u svc "$id" sh -c 'echo $(id -u) $(id -g) $(id -G)')
+	assert_eq "4321 4322 4322 4400" "$out"
+	assert_eq "4321 4400" "$("$M" exec -u svc:svcgrp "$id" sh -c 'echo $(id -u) $(id -g)')"
+	# A non-root exec user has no capabilities.
+	assert_contains "$("$M" exec -u svc "$id" grep CapEff /proc/self/status)" "0000000000000000"
+	# The container's absolute symlink resolves in the container, not on the host.
+	"$M" exec "$id" sh -c 'mkdir -p /mc-rt-pw && cp /etc/passwd /mc-rt-pw/pw &&
+		echo "inner:x:4500:4500::/:/bin/sh" >>/mc-rt-pw/pw && ln -sf /mc-rt-pw/pw /etc/passwd'
+	assert_eq "4500" "$("$M" exec -u inner "$id" id -u)"
+	out=$("$M" exec -u nosuch "$id" true 2>&1) || rc=$?
+	assert_eq 125 "$rc"
+	assert_eq "mycontainer: unable to find user \`nosuch\`: no matching entries in passwd file" "$out"
+	"$M" rm -f "$id" >/dev/null
+}
+
 t_init_reaps_and_forwards() {
 	local id out start
 	out=$("$M" run --rm --init busybox sh -c '(sleep 0.2 &); sleep 0.6; ps -o stat,comm | grep -c "^ *Z" || true')
@@ -227,6 +251,7 @@ ktap_run exit_codes t_exit_codes
 ktap_run failures_leave_nothing t_failures_leave_nothing
 ktap_run detached_and_logs t_detached_and_logs
 ktap_run exec_joins_namespaces t_exec_joins_namespaces
+ktap_run users_from_the_container t_users_from_the_container
 ktap_run init_reaps_and_forwards_sigterm t_init_reaps_and_forwards
 ktap_run stop_escalates_to_kill t_stop_escalates_to_kill
 ktap_run start_again_keeps_layer t_start_again_keeps_layer
