@@ -16,6 +16,11 @@
 #   - ROUNDS rounds of RUNS runs each, the order of the two commands alternating per
 #     round so that a change of the machine's load favours neither; the medians are
 #     over all runs of all rounds.
+# Two timings of each case: back to back (hyperfine's default: the next run starts as
+# soon as the previous one exited), and "cold", with a 200 ms pause before every run
+# (--prepare 'sleep 0.2'): a cgroup v1 attach waits for an RCU grace period (8-16 ms
+# here) unless another migration came within the last ~10-20 ms, which back to back
+# runs can inherit from their predecessor and cold runs never do.
 set -euo pipefail
 : "${MC_BUILD:?run through make bench B=runtime}"
 M=$MC_BUILD/bin/mycontainer
@@ -60,20 +65,24 @@ unshare -m bash -c '
 	mc_nonet="$M run --rm --network host busybox /bin/true"
 	crun_nonet="crun --root $tmp/state/crun run -b $tmp/crun-nonet bench-nonet"
 	for r in $(seq "$ROUNDS"); do
-		for c in netns nonetns; do
-			if [ $c = netns ]; then a=$mc_net b=$crun_net; else a=$mc_nonet b=$crun_nonet; fi
+		for c in netns nonetns cold-netns cold-nonetns; do
+			case $c in
+			nonetns | cold-nonetns) a=$mc_nonet b=$crun_nonet ;;
+			*) a=$mc_net b=$crun_net ;;
+			esac
 			if [ $((r % 2)) = 1 ]; then
 				set -- -n mycontainer "$a" -n crun "$b"
 			else
 				set -- -n crun "$b" -n mycontainer "$a"
 			fi
+			case $c in cold-*) set -- --prepare "sleep 0.2" "$@" ;; esac
 			hyperfine -N --warmup 2 --runs "$RUNS" --style none \
 				--export-json "$OUT/$c.$r.json" --export-markdown "$OUT/$c.$r.md" "$@" >/dev/null
 		done
 	done
 '
 # Medians over every run of every round, per case and tool.
-for c in netns nonetns; do
+for c in netns nonetns cold-netns cold-nonetns; do
 	jq -s -r --arg c "$c" '
 		def med: sort | if length % 2 == 1 then .[length / 2 | floor]
 			else (.[length / 2 - 1] + .[length / 2]) / 2 end;
