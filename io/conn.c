@@ -100,6 +100,7 @@ static struct mc_io_conn *conn_alloc(struct mc_io_loop *l, int fd, const struct 
 	c->recv_op.kind = UOP_RECV;
 	c->send_op.kind = UOP_SEND;
 	c->conn_op.kind = UOP_CONNECT;
+	c->close_op.kind = UOP_CLOSE;
 	c->next = l->conns;
 	if (l->conns)
 		l->conns->prev = c;
@@ -408,7 +409,8 @@ void conn_maybe_free(struct mc_io_conn *c)
 {
 	if (!(c->flags & CONN_CLOSED) || (c->flags & CONN_DEAD))
 		return;
-	if (c->recv_inflight || c->send_inflight || c->connect_inflight)
+	if (c->recv_inflight || c->send_inflight || c->connect_inflight ||
+	    c->ring_close == RING_CLOSE_INFLIGHT)
 		return;
 	c->flags |= CONN_DEAD;
 	/* Closed conns stay on the live list until now so mc_io_loop_free can find
@@ -429,7 +431,9 @@ static void conn_finish(struct mc_io_conn *c, int status)
 	l->be->conn_stop(c);
 	/* The kernel keeps its own reference for operations still in flight (io_uring);
 	 * they are cancelled by conn_stop and complete before the conn is freed. */
-	if (l->be->close_fd)
+	if (c->ring_close != RING_CLOSE_NONE)
+		; /* a close linked behind the final send owns the fd (loop_uring.c) */
+	else if (l->be->close_fd)
 		l->be->close_fd(l, c->fd);
 	else
 		close(c->fd);
@@ -494,10 +498,13 @@ void loop_close_all_conns(struct mc_io_loop *l)
 {
 	struct mc_io_conn *c;
 
-	/* Called after the backend's fini: nothing is in flight any more. */
+	/* Called after the backend's fini: nothing is in flight any more. A close
+	 * linked behind a final send that never ran left its fd open. */
 	while ((c = l->conns)) {
 		conn_unlink(c);
-		if (c->fd >= 0)
+		if (c->ring_close == RING_CLOSE_INFLIGHT)
+			close(c->ring_fd);
+		else if (c->fd >= 0 && c->ring_close == RING_CLOSE_NONE)
 			close(c->fd);
 		conn_free(c);
 	}
@@ -505,6 +512,8 @@ void loop_close_all_conns(struct mc_io_loop *l)
 	/* Closed conns still waiting for io_uring completions die with the ring. */
 	while ((c = l->dead)) {
 		l->dead = c->dead_next;
+		if (c->ring_close == RING_CLOSE_INFLIGHT)
+			close(c->ring_fd);
 		conn_free(c);
 	}
 	pool_free(l);

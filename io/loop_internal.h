@@ -30,6 +30,7 @@ enum uop_kind {
 	UOP_POLL,
 	UOP_WAKE,
 	UOP_FILE,
+	UOP_CLOSE,
 };
 struct uop {
 	uint8_t kind;
@@ -74,11 +75,28 @@ struct mc_io_conn {
 	size_t rmax;
 	struct uop recv_op, send_op, conn_op;
 	bool recv_inflight, send_inflight, connect_inflight;
+	/*
+	 * io_uring: the final send of a shut-down conn carries a linked close of the fd
+	 * (close_op), so the FIN follows the last bytes in the same submit. ring_close:
+	 * RING_CLOSE_NONE, _INFLIGHT (the ring owns the fd: conn_finish must not close
+	 * it; ring_fd is that fd), _DONE (closed by the ring). send_linked: the send in
+	 * flight is that final send (anything short of all of sbuf is an error).
+	 */
+	struct uop close_op;
+	uint8_t ring_close;
+	bool send_linked;
+	int ring_fd;
 	struct sockaddr_storage peer; /* connect target, kept for io_uring */
 	socklen_t peerlen;
 	struct mc_io_conn *prev, *next; /* all live conns of the loop */
 	struct mc_io_conn *dirty_next;
 	struct mc_io_conn *dead_next; /* on the loop's free-at-end-of-iteration list */
+};
+
+enum {
+	RING_CLOSE_NONE,
+	RING_CLOSE_INFLIGHT,
+	RING_CLOSE_DONE
 };
 
 struct mc_io_listener {

@@ -101,6 +101,18 @@ static int ur_init(struct mc_io_loop *l, unsigned entries)
 	return 0;
 }
 
+/* At teardown: the linked close of op's conn (if op is one) ran with @res. */
+static void ring_close_settle(struct uop *op, int res)
+{
+	if (op->kind != UOP_CLOSE)
+		return;
+	struct mc_io_conn *c = container_of(op, struct mc_io_conn, close_op);
+	if (res != -ECANCELED) {
+		c->ring_close = RING_CLOSE_DONE;
+		c->fd = -1;
+	}
+}
+
 static void ur_fini(struct mc_io_loop *l)
 {
 	struct ur *u = ur_of(l);
@@ -114,8 +126,19 @@ static void ur_fini(struct mc_io_loop *l)
 	 */
 	for (unsigned i = u->ring.sq.sqe_head; i != u->ring.sq.sqe_tail; i++) {
 		struct io_uring_sqe *sqe = &u->ring.sq.sqes[i & u->ring.sq.ring_mask];
-		if (sqe->opcode == IORING_OP_CLOSE)
-			close(sqe->fd);
+		if (sqe->opcode != IORING_OP_CLOSE)
+			continue;
+		close(sqe->fd);
+		if (sqe->user_data) /* a conn's linked close (send_last) */
+			ring_close_settle((struct uop *)(uintptr_t)sqe->user_data, 0);
+	}
+	/* Linked closes that ran but whose completion was not reaped yet: record it,
+	 * so that loop_close_all_conns does not close their (maybe reused) fd numbers. */
+	struct io_uring_cqe *cqe;
+	while (io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		if (cqe->user_data)
+			ring_close_settle((struct uop *)(uintptr_t)cqe->user_data, cqe->res);
+		io_uring_cqe_seen(&u->ring, cqe);
 	}
 	io_uring_queue_exit(&u->ring);
 	free(u);
@@ -240,6 +263,43 @@ static int ur_conn_start(struct mc_io_conn *c)
 	return 0;
 }
 
+/*
+ * send_last: a shut-down conn whose remaining output is all in sbuf sends it with
+ * the close of its fd linked behind (IOSQE_IO_LINK): both run in the same submit,
+ * so the FIN leaves right after the last bytes instead of one loop iteration later,
+ * when the peer has often read the response and closed first (it then ends up in
+ * TIME_WAIT on the client side, and pays for it on its next connect). MSG_WAITALL
+ * makes the ring retry a short send and fail the link if the bytes cannot all go,
+ * which cancels the close (-ECANCELED: the fd is closed by hand, close_cqe).
+ * MSG_MORE holds the last partial segment for the close, whose FIN rides on it:
+ * one packet (data + FIN) instead of two, and the close always follows (linked, or
+ * by hand after a failure), so nothing waits for a cork timer. Only on
+ * DEFER_TASKRUN rings (6.1+), where send honours MSG_WAITALL (5.19+); needs two
+ * free SQ slots so that the pair is submitted together. Returns true if queued.
+ */
+static bool send_last(struct mc_io_conn *c, size_t pending)
+{
+	struct ur *u = ur_of(c->loop);
+
+	if (!(c->flags & CONN_SHUTDOWN) || c->file_left || c->wbuf.len != c->wbuf.off ||
+	    c->ring_close != RING_CLOSE_NONE || !(u->ring.flags & IORING_SETUP_DEFER_TASKRUN) ||
+	    io_uring_sq_space_left(&u->ring) < 2)
+		return false;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+	struct io_uring_sqe *csqe = io_uring_get_sqe(&u->ring);
+	io_uring_prep_send(sqe, c->fd, c->sbuf.data + c->sbuf.off, pending,
+			   MSG_NOSIGNAL | MSG_WAITALL | MSG_MORE);
+	io_uring_sqe_set_data(sqe, &c->send_op);
+	sqe->flags |= IOSQE_IO_LINK;
+	io_uring_prep_close(csqe, c->fd);
+	io_uring_sqe_set_data(csqe, &c->close_op);
+	c->send_inflight = true;
+	c->send_linked = true;
+	c->ring_close = RING_CLOSE_INFLIGHT;
+	c->ring_fd = c->fd;
+	return true;
+}
+
 static void ur_conn_sync(struct mc_io_conn *c)
 {
 	struct io_uring_sqe *sqe;
@@ -248,7 +308,9 @@ static void ur_conn_sync(struct mc_io_conn *c)
 		return;
 	size_t pending = c->send_inflight ? 0 : conn_sbuf_fill(c);
 
-	if (pending && (sqe = get_sqe(c->loop))) {
+	if (pending && send_last(c, pending)) {
+		/* the final send, with the fd's close linked behind it */
+	} else if (pending && (sqe = get_sqe(c->loop))) {
 		io_uring_prep_send(sqe, c->fd, c->sbuf.data + c->sbuf.off,
 				   c->sbuf.len - c->sbuf.off,
 				   MSG_NOSIGNAL | (c->file_left ? MSG_MORE : 0));
@@ -309,12 +371,15 @@ static void recv_cqe(struct mc_io_conn *c, int res)
 
 static void send_cqe(struct mc_io_conn *c, int res)
 {
-	bool poll = c->send_poll;
+	bool poll = c->send_poll, linked = c->send_linked;
 
 	c->send_inflight = false;
 	c->send_poll = false;
+	c->send_linked = false;
 	if (c->flags & CONN_CLOSED)
 		conn_maybe_free(c);
+	else if (linked && (res < 0 || (size_t)res != c->sbuf.len - c->sbuf.off))
+		conn_error(c, res < 0 ? res : -EPIPE); /* the linked close was cancelled */
 	else if (poll)
 		conn_mark_dirty(c); /* writable (or an error the sendfile will report) */
 	else if (res >= 0)
@@ -323,6 +388,23 @@ static void send_cqe(struct mc_io_conn *c, int res)
 		conn_mark_dirty(c);
 	else
 		conn_error(c, res);
+}
+
+/* The close linked behind a final send (send_last) completed. */
+static void close_cqe(struct mc_io_conn *c, int res)
+{
+	if (res == -ECANCELED) {
+		/* The send failed and broke the link: the fd is still open. An open conn
+		 * closes it itself (conn_error follows from the send's CQE). */
+		c->ring_close = RING_CLOSE_NONE;
+		if (c->flags & CONN_CLOSED)
+			ur_close_fd(c->loop, c->ring_fd);
+	} else {
+		c->ring_close = RING_CLOSE_DONE; /* closed, whatever close(2) said */
+		c->fd = -1;
+	}
+	if (c->flags & CONN_CLOSED)
+		conn_maybe_free(c);
 }
 
 static void connect_cqe(struct mc_io_conn *c, int res)
@@ -349,6 +431,9 @@ static void dispatch(struct mc_io_loop *l, uint64_t ud, int res, unsigned flags)
 		break;
 	case UOP_CONNECT:
 		connect_cqe(container_of(op, struct mc_io_conn, conn_op), res);
+		break;
+	case UOP_CLOSE:
+		close_cqe(container_of(op, struct mc_io_conn, close_op), res);
 		break;
 	case UOP_ACCEPT:
 		accept_cqe(container_of(op, struct mc_io_listener, op), res, flags);
