@@ -375,6 +375,12 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 
 		/* Our caller's ^C, hangup and group kills are not for the cleaner. */
 		setpgid(0, 0);
+		/*
+		 * Nobody waits for this work: below the priority of the next container's
+		 * start (or anything else the user runs), not at the same.
+		 */
+		if (nice(10) < 0)
+			mc_log_debug("cleaner: nice: %s", strerror(errno));
 		signal(SIGINT, SIG_IGN);
 		signal(SIGQUIT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
