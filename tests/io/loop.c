@@ -559,6 +559,145 @@ TEST_F(loop, shutdown_flushes_then_closes)
 	mc_io_listener_close(ls);
 }
 
+/*
+ * The last send of a shut-down conn and the close of its fd (io_uring links them
+ * in one submit): the fd must be closed exactly once, by the loop, both when the
+ * peer reads everything and when it resets the connection in the middle (the
+ * send fails, the linked close is cancelled and done by hand).
+ */
+#define LAST_LEN (4u << 20)
+
+struct last {
+	int fd;	      /* the accepted socket */
+	int closed;   /* on_close calls */
+	int status;   /* on_close status */
+	bool leave;   /* the client resets after a few KiB */
+	uint64_t got; /* bytes the client read */
+	int port;
+	int phase;
+};
+
+static void last_read(struct mc_io_conn *c, void *ud)
+{
+	size_t n;
+
+	mc_io_conn_rdata(c, &n);
+	mc_io_conn_consume(c, n);
+}
+
+static void last_close(struct mc_io_conn *c, void *ud, int status)
+{
+	struct last *t = ud;
+
+	t->closed++;
+	t->status = status;
+}
+
+static const struct mc_io_conn_ops last_ops = { .on_read = last_read, .on_close = last_close };
+
+static void last_accept(struct mc_io_listener *l, int fd, void *arg)
+{
+	struct last *t = arg;
+	struct mc_io_conn *c;
+	int small = 16384;
+	char *buf = malloc(LAST_LEN);
+
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	t->fd = fd;
+	if (buf && mc_io_conn_open(mc_io_listener_loop(l), fd, &last_ops, t, &c) == 0) {
+		memset(buf, 'q', LAST_LEN);
+		mc_io_conn_write(c, buf, LAST_LEN);
+		mc_io_conn_shutdown(c);
+	}
+	free(buf);
+}
+
+static void *last_client(void *arg)
+{
+	struct last *t = arg;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(t->port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), small = 16384;
+	struct timeval tv = { .tv_sec = 10 };
+	char buf[4096];
+	ssize_t n;
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+			usleep(100000); /* the server's send is parked on a full socket */
+			while ((n = read(fd, buf, sizeof(buf))) > 0) {
+				t->got += (uint64_t)n;
+				if (t->leave && t->got >= 3 * sizeof(buf))
+					break;
+			}
+		}
+		if (t->leave) {
+			/* Unread data makes close send RST: the server's send fails. */
+			struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		}
+		close(fd);
+	}
+	return NULL;
+}
+
+static void last_tick(struct mc_io_loop *l, struct mc_io_timer *tm, void *arg)
+{
+	struct last *t = arg;
+
+	/* Phase 0: poll until on_close ran. Phase 1: one grace period, then stop. */
+	if (t->phase == 1 || t->closed) {
+		mc_io_loop_stop(l);
+		return;
+	}
+	mc_io_timer_start(l, tm, 20000000ull);
+}
+
+static void last_run(FIXTURE_DATA(loop) * self, bool leave)
+{
+	struct mc_io_listener *ls;
+	struct last t = { .fd = -1, .leave = leave, .port = self->port };
+	struct mc_io_timer tm;
+	pthread_t th;
+
+	mc_io_timer_init(&tm, last_tick, &t);
+	mc_io_timer_start(self->loop, &tm, 20000000ull);
+	ASSERT_OK(mc_io_listener_add(self->loop, self->lfd, last_accept, &t, &ls));
+	ASSERT_EQ(0, pthread_create(&th, NULL, last_client, &t));
+	ASSERT_OK(mc_io_loop_run(self->loop));
+	pthread_join(th, NULL);
+	mc_io_listener_close(ls);
+	/* Let the loop submit and reap what the close left queued. */
+	t.phase = 1;
+	mc_io_timer_start(self->loop, &tm, 50000000ull);
+	ASSERT_OK(mc_io_loop_run(self->loop));
+	EXPECT_EQ(1, t.closed);
+	ASSERT_GE(t.fd, 0);
+	/* Closed by the loop while it ran, not at mc_io_loop_free. */
+	errno = 0;
+	EXPECT_EQ(-1, fcntl(t.fd, F_GETFD));
+	EXPECT_EQ(EBADF, errno);
+	if (leave) {
+		EXPECT_LT(t.got, LAST_LEN);
+		EXPECT_LT(t.status, 0);
+	} else {
+		EXPECT_EQ(LAST_LEN, t.got);
+		EXPECT_EQ(0, t.status);
+	}
+}
+
+TEST_F(loop, shutdown_last_send_closes_fd_once)
+{
+	last_run(self, false);
+}
+
+TEST_F(loop, shutdown_last_send_peer_resets)
+{
+	last_run(self, true);
+}
+
 /* ---- sendfile: head, file segment, tail; a slow reader; a reader that leaves ---- */
 
 #define SF_OFF 1000
