@@ -280,6 +280,8 @@ struct rt_launch {
 	bool defer_cleanup;
 	/* the cgroup migration lock warm-up helper (rt_prime_start), -1: none */
 	pid_t prime_pid;
+	/* detached with a terminal: its initial size (0: leave the default) */
+	unsigned short tty_rows, tty_cols;
 };
 /*
  * rt_prime_start: forks a helper that writes its pid to its own cgroup.procs (see

@@ -604,6 +604,18 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		close(report_fd);
 	}
 	if (ca.log_fd >= 0) {
+		/*
+		 * Detached with a terminal (-d -t): we keep the pty master, and what the
+		 * container writes to its terminal goes to its log, as its plain stdout
+		 * would (rt_foreground copies the master to our stdout).
+		 */
+		if (f.master >= 0) {
+			struct winsize ws = { .ws_row = l->tty_rows, .ws_col = l->tty_cols };
+
+			if (ws.ws_row && ws.ws_col)
+				ioctl(f.master, TIOCSWINSZ, &ws);
+			dup2(ca.log_fd, STDOUT_FILENO);
+		}
 		close(ca.log_fd);
 		close(ca.null_fd);
 	}
@@ -706,10 +718,19 @@ int rt_start_detached(const struct mc_rt_ctx *ctx, struct rt_launch *l, int *sta
 	}
 	if (pid == 0) {
 		struct mc_err e = { 0 };
+		struct winsize ws;
 		int st = 0, nul, fd;
 		bool oom;
 
 		close(p[0]);
+		/* -d -t: the container's terminal starts with the size of ours, if any. */
+		for (fd = 0; fd < 3; fd++) {
+			if (ioctl(fd, TIOCGWINSZ, &ws) == 0) {
+				l->tty_rows = ws.ws_row;
+				l->tty_cols = ws.ws_col;
+				break;
+			}
+		}
 		setsid();
 		nul = open("/dev/null", O_RDWR | O_CLOEXEC);
 		for (fd = 0; fd < 3 && nul >= 0; fd++)

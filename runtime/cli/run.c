@@ -20,7 +20,8 @@ static void usage(FILE *f)
 	      "default capabilities, no_new_privs and the default seccomp profile.\n\n"
 	      "Options:\n"
 	      "  -d, --detach              run in the background and print the container id;\n"
-	      "                            output goes to 'mycontainer logs'\n"
+	      "                            output goes to 'mycontainer logs' (with -t: the\n"
+	      "                            terminal's output; stdin is /dev/null, no attach)\n"
 	      "      --rm                  remove the container when it exits\n"
 	      "  -i, --interactive         keep stdin open and forward it\n"
 	      "  -t, --tty                 allocate a pseudo-terminal (inside the container)\n"
@@ -235,9 +236,6 @@ int cli_run(struct mc_cli *cli, int argc, char **argv)
 				       "--bundle takes its command from config.json");
 	}
 	o.argv = optind < argc ? argv + optind : NULL;
-	if (o.detach && (o.tty || o.interactive))
-		return cli_usage_error("run", MC_RT_EXIT_RUNTIME,
-				       "-d cannot be combined with -i/-t: attach is not supported");
 	if (o.tty && !o.interactive && !isatty(STDOUT_FILENO))
 		mc_log_debug("-t without a terminal on stdout");
 	if (cli_require_root("run", MC_RT_EXIT_RUNTIME))

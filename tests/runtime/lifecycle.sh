@@ -75,6 +75,30 @@ t_detached_and_logs() {
 	"$M" rm logger >/dev/null
 }
 
+t_detached_with_a_terminal() {
+	local id out i before
+	before=$(cgroup_dirs)
+	# -d -it: the container runs on a pty; the monitor copies its output to the log.
+	id=$("$M" run -d -it busybox sh -c 'tty; [ -t 0 ] && echo stdin-is-a-tty; echo tty-line; sleep 30')
+	assert_eq 64 "${#id}" "prints the id"
+	for i in $(seq 50); do
+		out=$("$M" logs "$id")
+		case $out in *tty-line*) break ;; esac
+		sleep 0.1
+	done
+	assert_contains "$out" "/dev/pts/0"
+	assert_contains "$out" "stdin-is-a-tty"
+	assert_contains "$out" "tty-line"
+	assert_eq "/dev/pts/0" "$("$M" exec "$id" readlink /proc/1/fd/1)"
+	# exec (and exec -t) still work beside it.
+	assert_eq "ok" "$("$M" exec "$id" echo ok)"
+	assert_contains "$("$M" exec -t "$id" tty)" "/dev/pts/"
+	assert_eq 137 "$("$M" kill "$id" >/dev/null; "$M" wait "$id")"
+	# Output written before the exit is in the log; the terminal is gone with it.
+	"$M" rm "$id" >/dev/null
+	assert_no_leftovers "$before"
+}
+
 t_exec_joins_namespaces() {
 	local id out
 	id=$("$M" run -d --memory 64M busybox sleep 30)
@@ -250,6 +274,7 @@ t_help_texts() {
 ktap_run exit_codes t_exit_codes
 ktap_run failures_leave_nothing t_failures_leave_nothing
 ktap_run detached_and_logs t_detached_and_logs
+ktap_run detached_with_a_terminal t_detached_with_a_terminal
 ktap_run exec_joins_namespaces t_exec_joins_namespaces
 ktap_run users_from_the_container t_users_from_the_container
 ktap_run init_reaps_and_forwards_sigterm t_init_reaps_and_forwards
