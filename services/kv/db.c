@@ -697,48 +697,54 @@ int mc_kv_delete(struct mc_kv *kv, const void *key, size_t klen)
 	return write_one(kv, KV_KIND_DEL, key, klen, NULL, 0, 0);
 }
 
-int mc_kv_sync_wal(struct mc_kv *kv)
+int mc_kv_sync_begin(struct mc_kv *kv, struct mc_kv_sync_ticket *t)
 {
-	int fd, r = 0;
-	uint64_t seq;
+	int r = 0;
 
 	/*
 	 * A private descriptor of the current WAL, so a rotation may close the handle's
 	 * own meanwhile; writes that returned before this point are in its page cache
 	 * (or, if the WAL rotated, in the old WAL that make_room synced).
 	 */
+	t->fd = -1;
 	atomic_store(&kv->hand_synced, true);
 	pthread_mutex_lock(&kv->mu);
-	seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
-	fd = kv->wal.fd >= 0 ? fcntl(kv->wal.fd, F_DUPFD_CLOEXEC, 0) : -EBADF;
-	if (fd < 0 && kv->wal.fd >= 0)
-		r = -errno;
-	if (r == 0 && kv->bg_err)
+	t->seq = atomic_load_explicit(&kv->last_seq, memory_order_relaxed);
+	if (kv->bg_err)
 		r = kv->bg_err;
-	pthread_mutex_unlock(&kv->mu);
 	/* Nothing new since a sync that has completed: the fdatasync would be idle. */
-	if (r == 0 && seq <= atomic_load(&kv->synced_seq)) {
-		if (fd >= 0)
-			close(fd);
-		return 0;
-	}
-	if (r < 0 || fd < 0) {
-		if (fd >= 0)
-			close(fd);
-		return r;
-	}
-	if (fdatasync(fd) < 0) {
+	else if (t->seq > atomic_load(&kv->synced_seq) && kv->wal.fd >= 0 &&
+		 (t->fd = fcntl(kv->wal.fd, F_DUPFD_CLOEXEC, 0)) < 0)
 		r = -errno;
+	pthread_mutex_unlock(&kv->mu);
+	return r < 0 ? r : t->fd >= 0;
+}
+
+int mc_kv_sync_end(struct mc_kv *kv, struct mc_kv_sync_ticket *t, int res)
+{
+	if (t->fd < 0)
+		return res;
+	close(t->fd);
+	t->fd = -1;
+	if (res < 0) {
 		pthread_mutex_lock(&kv->mu);
 		if (!kv->bg_err)
-			kv->bg_err = r; /* see make_room: a failed sync is not retried */
+			kv->bg_err = res; /* see make_room: a failed sync is not retried */
 		pthread_mutex_unlock(&kv->mu);
-	} else {
-		note_synced(kv, seq);
-		r = 1;
+		return res;
 	}
-	close(fd);
-	return r;
+	note_synced(kv, t->seq);
+	return 1;
+}
+
+int mc_kv_sync_wal(struct mc_kv *kv)
+{
+	struct mc_kv_sync_ticket t;
+	int r = mc_kv_sync_begin(kv, &t);
+
+	if (r <= 0)
+		return r;
+	return mc_kv_sync_end(kv, &t, fdatasync(t.fd) < 0 ? -errno : 0);
 }
 
 int mc_kv_sync(struct mc_kv *kv)

@@ -23,18 +23,21 @@ kv-server_LIBS := mckv mcio mccommon
 kv-server_LDLIBS = $(call pkg-libs,liburing) -lpthread
 
 # The db_bench-like driver (bench/kv), for libmckv and for LevelDB's C API.
-NOINST_PROGS += kv-bench kv-bench-leveldb
-PROGS += kv-bench kv-bench-leveldb
+NOINST_PROGS += kv-bench kv-bench-leveldb kv-fsync-probe
+PROGS += kv-bench kv-bench-leveldb kv-fsync-probe
 kv-bench_SRCS := bench/kv/kv_bench.c
 kv-bench_LIBS := mckv mccommon
 kv-bench_LDLIBS := -lpthread
 kv-bench-leveldb_SRCS := bench/kv/leveldb_bench.c
+kv-fsync-probe_SRCS := bench/kv/fsync_probe.c
+kv-fsync-probe_LIBS := mccommon
 kv-bench-leveldb_LIBS := mccommon
 kv-bench-leveldb_LDLIBS := -lleveldb -lpthread
 
 BENCHES += kv
 kv_BENCH := bench/kv/run.sh
-kv_BENCH_DEPS := $(O)/bin/kv-bench $(O)/bin/kv-bench-leveldb $(O)/bin/kv-server
+kv_BENCH_DEPS := $(O)/bin/kv-bench $(O)/bin/kv-bench-leveldb $(O)/bin/kv-server \
+	$(O)/bin/kv-fsync-probe
 
 # WAL recovery over arbitrary file bytes.
 FUZZERS += kv_wal

@@ -46,6 +46,7 @@
 #define WRITER_BATCH 512
 
 struct client;
+struct inline_commit;
 
 struct srv {
 	struct mc_kv *kv;
@@ -74,6 +75,7 @@ struct srv {
 	bool sync_stop;
 
 	struct kv_commit_stats st;
+	struct inline_commit *ic; /* one loop: it runs the writes itself (see there) */
 };
 
 struct wreq {
@@ -96,6 +98,38 @@ struct client {
 	bool quit;
 	struct mc_buf out;
 	struct client *prev, *next;
+};
+
+/* ---- inline commit: one loop thread runs the writes itself ---- */
+
+/*
+ * With a single event loop (the default) there is nobody to serialise writes
+ * against, so the loop runs them itself and no request crosses a thread:
+ *
+ *   on_read: a write request runs through the loop's deferring context (plain
+ *            SETs join one pending batch); its replies wait in the request
+ *   end of the loop iteration (a zero-delay timer): the pending batch is written
+ *            to the WAL as one record (write(2), page cache only)
+ *   then, if no fdatasync is in flight, one is submitted to io_uring
+ *            (IORING_OP_FSYNC, datasync) for everything written so far; batches
+ *            written while it runs wait for the next one, submitted from its
+ *            completion; the completion sends the replies it covers
+ *
+ * So the loop never blocks on the disk, a sync starts the moment the previous one
+ * ends, and requests never wait for a linger. (The epoll backend runs the fsync
+ * inline: correct, without the overlap.)
+ */
+struct inline_commit {
+	struct srv *s;
+	struct mc_io_loop *loop;
+	struct mc_kv_cmd_ctx ctx; /* deferring; NOSYNC under batch */
+	struct mc_io_timer flush_timer;
+	struct wreq *run_head, *run_tail;   /* ran this iteration, not yet written */
+	struct wreq *wait_head, *wait_tail; /* written, waiting for the next sync */
+	struct wreq *sync_list;		    /* covered by the fdatasync in flight */
+	bool syncing;
+	struct mc_kv_sync_ticket ticket;
+	uint64_t sync_t0;
 };
 
 static struct mc_kv_resp_arg *loop_argv(void)
@@ -148,6 +182,7 @@ static void wake_writer(struct srv *s)
 }
 
 static void process(struct client *cl);
+static void inline_request(struct client *cl, const char *data, size_t off, size_t n);
 
 static bool arg_is(const struct mc_kv_resp_arg *a, const char *s)
 {
@@ -224,6 +259,11 @@ static void process(struct client *cl)
 		}
 		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
 
+		if (cls == MC_KV_CMD_WRITE && cl->srv->ic) {
+			mc_io_conn_write(cl->conn, cl->out.data, cl->out.len);
+			inline_request(cl, data, off, n);
+			return;
+		}
 		if (cls == MC_KV_CMD_WRITE) {
 			/* This command and every complete one after it go to the writer. */
 			size_t end = off + (size_t)r;
@@ -351,7 +391,167 @@ static int loop_init(struct mc_io_loop *loop, unsigned idx, void *arg)
 	mc_kv_cmd_ctx_init(ctx, s->kv, 0, false);
 	mc_io_loop_set_userdata(loop, ctx);
 	s->ctxs[idx] = ctx; /* freed by main after the loops are gone */
+	if (s->ic)
+		s->ic->loop = loop;
 	return mc_io_listener_add(loop, s->lfds[idx], on_accept, s, &l);
+}
+
+static void list_append(struct wreq **head, struct wreq **tail, struct wreq *first,
+			struct wreq *last)
+{
+	if (*tail)
+		(*tail)->next = first;
+	else
+		*head = first;
+	*tail = last;
+}
+
+/* Sends the replies of @w and the requests after it (on the loop's thread). */
+static void reply_all(struct wreq *w)
+{
+	uint64_t now = mc_time_mono_ns();
+
+	while (w) {
+		struct wreq *next = w->next;
+
+		w->next = NULL;
+		w->t_post = now;
+		req_done(w->cl->loop, w); /* may run the client's next request: appends to run */
+		w = next;
+	}
+}
+
+static void fail_requests(struct wreq *w, const char *msg);
+static void ic_start_sync(struct inline_commit *ic);
+
+static void ic_sync_done(struct mc_io_loop *loop, int res, void *arg)
+{
+	struct inline_commit *ic = arg;
+	struct srv *s = ic->s;
+	struct wreq *list = ic->sync_list;
+	unsigned reqs = 0, writes = 0;
+	int r = mc_kv_sync_end(s->kv, &ic->ticket, res);
+
+	kv_stat_add(&s->st, KV_ST_SYNC_US, (mc_time_mono_ns() - ic->sync_t0) / 1000);
+	for (struct wreq *w = list; w; w = w->next) {
+		reqs++;
+		writes += w->writes;
+	}
+	kv_stat_add(&s->st, KV_ST_SYNC_REQS, reqs);
+	kv_stat_add(&s->st, KV_ST_SYNC_WRITES, writes);
+	ic->sync_list = NULL;
+	ic->syncing = false;
+	if (r < 0) {
+		/* Nothing here is known durable; the engine refuses writes now. */
+		mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
+		fail_requests(list, "ERR storage: WAL sync failed, writes may be lost");
+	}
+	reply_all(list);
+	if (ic->wait_head)
+		ic_start_sync(ic);
+}
+
+static void ic_start_sync(struct inline_commit *ic)
+{
+	struct srv *s = ic->s;
+	struct wreq *list = ic->wait_head;
+	uint64_t now = mc_time_mono_ns();
+	int r = mc_kv_sync_begin(s->kv, &ic->ticket);
+
+	ic->wait_head = ic->wait_tail = NULL;
+	if (r <= 0) {
+		/* 0: every write is durable already (requests that wrote nothing). */
+		if (r < 0)
+			fail_requests(list, "ERR storage: WAL sync failed, writes may be lost");
+		reply_all(list);
+		return;
+	}
+	for (struct wreq *w = list; w; w = w->next)
+		kv_stat_add(&s->st, KV_ST_SYNC_WAIT_US, (now - w->t_ready) / 1000);
+	ic->sync_list = list;
+	ic->syncing = true;
+	ic->sync_t0 = now;
+	if (mc_io_file_fsync(ic->loop, ic->ticket.fd, true, ic_sync_done, ic) < 0)
+		/* No memory for the async op: sync right here rather than fail. */
+		ic_sync_done(ic->loop, fdatasync(ic->ticket.fd) < 0 ? -errno : 0, ic);
+}
+
+/* End of a loop iteration: write what this iteration's requests deferred. */
+static void ic_flush(struct mc_io_loop *loop, struct mc_io_timer *t, void *arg)
+{
+	struct inline_commit *ic = arg;
+	struct srv *s = ic->s;
+	struct wreq *head = ic->run_head, *tail = ic->run_tail;
+	uint64_t t0 = mc_time_mono_ns(), n = 0;
+
+	if (!head)
+		return;
+	ic->run_head = ic->run_tail = NULL;
+	/* The SETs of every request of this iteration: one WAL record. */
+	int r = mc_kv_cmd_flush(&ic->ctx);
+	uint64_t t1 = mc_time_mono_ns();
+
+	for (struct wreq *w = head; w; w = w->next) {
+		w->t_ready = t1;
+		n++;
+	}
+	kv_stat_add(&s->st, KV_ST_EXEC_US, (t1 - t0) / 1000);
+	kv_stat_add(&s->st, KV_ST_BATCH_REQS, n);
+	if (r < 0) {
+		mc_log_error("write to the engine: %s", mc_strerror(-r));
+		fail_requests(head, "ERR storage: write failed, writes may be lost");
+		reply_all(head);
+		return;
+	}
+	if (s->sync != MC_KV_SYNC_BATCH) {
+		reply_all(head); /* everysec, none: durable later, or never */
+		return;
+	}
+	list_append(&ic->wait_head, &ic->wait_tail, head, tail);
+	if (!ic->syncing)
+		ic_start_sync(ic);
+}
+
+/*
+ * A write command at @off of the connection's input: it and every complete command
+ * after it run now through the deferring context; their replies wait for the
+ * batch's write (and sync) in a request, like the writer thread's.
+ */
+static void inline_request(struct client *cl, const char *data, size_t off, size_t n)
+{
+	struct srv *s = cl->srv;
+	struct inline_commit *ic = s->ic;
+	struct mc_kv_resp_arg *argv = loop_argv();
+	struct wreq *w = malloc(sizeof(*w));
+	size_t argc;
+
+	if (!w) {
+		mc_io_conn_close(cl->conn);
+		return;
+	}
+	*w = (struct wreq){ .out = MC_BUF_INIT, .cl = cl, .t_arrive = mc_time_mono_ns() };
+	while (off < n) {
+		ssize_t m = mc_kv_resp_parse(data + off, n - off, argv, MAX_ARGS, &argc, NULL);
+
+		if (m <= 0)
+			break; /* incomplete or bad: handled after the reply, in order */
+		enum mc_kv_cmd_class cls = mc_kv_cmd_classify(argv, argc);
+
+		w->writes += cls == MC_KV_CMD_WRITE;
+		if (run_cmd(s, &ic->ctx, argv, argc, &w->out) < 0)
+			mc_kv_resp_error(&w->out, "ERR out of memory");
+		w->ncmds += argc > 0;
+		off += (size_t)m;
+		if (cls == MC_KV_CMD_QUIT) {
+			w->quit = true;
+			break;
+		}
+	}
+	mc_io_conn_consume(cl->conn, off);
+	cl->inflight = w;
+	list_append(&ic->run_head, &ic->run_tail, w, w);
+	if (!mc_io_timer_pending(&ic->flush_timer))
+		mc_io_timer_start(ic->loop, &ic->flush_timer, 0);
 }
 
 /* ---- the writer ---- */
@@ -728,6 +928,17 @@ int main(int argc, char **argv)
 		s.lfds[s.nlfds++] = fd;
 		port = (uint64_t)mc_io_socket_port(fd);
 	}
+	if (threads == 1 && s.sync != MC_KV_SYNC_ALWAYS) {
+		s.ic = calloc(1, sizeof(*s.ic));
+		if (!s.ic) {
+			fprintf(stderr, PROG ": setup: %s\n", strerror(ENOMEM));
+			goto out_fds;
+		}
+		s.ic->s = &s;
+		mc_kv_cmd_ctx_init(&s.ic->ctx, s.kv,
+				   s.sync == MC_KV_SYNC_BATCH ? MC_KV_WRITE_NOSYNC : 0, true);
+		mc_io_timer_init(&s.ic->flush_timer, ic_flush, s.ic);
+	}
 	sigset_t set;
 	int sig;
 
@@ -804,6 +1015,13 @@ out_kv:
 		free(s.ctxs[i]);
 	}
 	free(s.ctxs);
+	if (s.ic) {
+		/* An fdatasync cancelled with its loop: its descriptor is still open. */
+		if (s.ic->syncing)
+			close(s.ic->ticket.fd);
+		mc_kv_cmd_ctx_release(&s.ic->ctx);
+		free(s.ic);
+	}
 	mc_kv_close(s.kv);
 	return rc;
 }

@@ -109,6 +109,20 @@ int mc_kv_sync(struct mc_kv *kv);
 int mc_kv_sync_wal(struct mc_kv *kv);
 
 /*
+ * mc_kv_sync_wal in two halves, for callers that run the fdatasync themselves (an
+ * io_uring IORING_OP_FSYNC): mc_kv_sync_begin returns 1 with @t->fd, a descriptor
+ * of the WAL to fdatasync, 0 if nothing needs syncing (no descriptor), or -errno.
+ * After a 1, call mc_kv_sync_end with the fdatasync's result (0 or -errno) exactly
+ * once: it closes @t->fd and returns 1 or that -errno (sticky as above).
+ */
+struct mc_kv_sync_ticket {
+	int fd;
+	uint64_t seq; /* every write up to this one is durable when the sync succeeds */
+};
+int mc_kv_sync_begin(struct mc_kv *kv, struct mc_kv_sync_ticket *t);
+int mc_kv_sync_end(struct mc_kv *kv, struct mc_kv_sync_ticket *t, int res);
+
+/*
  * mc_kv_get: the newest value of @key, appended to @val (which is reset first).
  * 0 found, -ENOENT missing or deleted, -MC_ECORRUPT, -errno.
  */
