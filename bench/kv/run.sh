@@ -45,7 +45,7 @@ for round in $(seq "$SYROUNDS"); do
 	rm -rf "$tmp/mckv-s" "$tmp/leveldb-s" "$tmp/rocksdb-s"
 done
 
-echo "## servers: redis-benchmark -n $REQS -c 50, SET/GET, -P 1 and -P 16 ($SROUNDS rounds, interleaved)"
+echo "## servers: redis-benchmark -n $REQS -c 50, SET/GET, -P 1 and -P 16 ($SROUNDS rounds, order alternating)"
 port_kv=6481 port_redis=6482 port_kv2=6483
 "$BIN/kv-server" --port $port_kv --dir "$tmp/kvsrv" --sync batch >/dev/null &
 pids+=($!)
@@ -55,10 +55,14 @@ redis-server --port $port_redis --dir "$tmp" --save "" --appendonly yes \
 	--appendfsync everysec --daemonize no >/dev/null &
 pids+=($!)
 sleep 1
+# The disk's own fdatasync latency right now (not during the runs: it would compete).
+"$BIN/kv-fsync-probe" "$tmp/probe" 2
+servers=("kv-server(batch)":$port_kv "kv-server(everysec)":$port_kv2 "redis-server(everysec)":$port_redis)
 for round in $(seq "$SROUNDS"); do
+	order=("${servers[@]}")
+	if [ $((round % 2)) = 0 ]; then order=("${servers[2]}" "${servers[1]}" "${servers[0]}"); fi
 	for P in 1 16; do
-		for srv in "kv-server(batch)":$port_kv "kv-server(everysec)":$port_kv2 \
-			"redis-server(everysec)":$port_redis; do
+		for srv in "${order[@]}"; do
 			name=${srv%%:*} port=${srv##*:}
 			printf '%-24s -P %-2s ' "$name" "$P"
 			redis-benchmark -p "$port" -t set,get -n "$REQS" -c 50 -P "$P" -q 2>/dev/null |
@@ -67,6 +71,8 @@ for round in $(seq "$SROUNDS"); do
 			echo
 		done
 	done
+	"$BIN/kv-fsync-probe" "$tmp/probe" 1
 done
 echo "kv-server(batch) group commit: $(redis-cli -p $port_kv info persistence | tr -d '\r' |
 	grep -E '^wal_s' | tr '\n' ' ')"
+redis-cli -p $port_kv info | tr -d '\r' | grep -E '^commit_(fdatasync|sync_writes|wait|request)'
