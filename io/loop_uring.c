@@ -308,6 +308,24 @@ static void ur_conn_sync(struct mc_io_conn *c)
 		return;
 	size_t pending = c->send_inflight ? 0 : conn_sbuf_fill(c);
 
+	if (pending && c->file_left) {
+		/*
+		 * A response head ahead of a file segment: send(2) it inline with
+		 * MSG_MORE, so that the sendfile below runs in this iteration too (as
+		 * SQE it would complete one iteration later, and the file wait for it).
+		 * Whatever does not fit goes by SQE as usual.
+		 */
+		ssize_t n = send(c->fd, c->sbuf.data + c->sbuf.off, pending,
+				 MSG_NOSIGNAL | MSG_DONTWAIT | MSG_MORE);
+		if (n < 0 && errno != EAGAIN && errno != EINTR) {
+			conn_error(c, -errno);
+			return;
+		}
+		if (n > 0) {
+			conn_sent(c, (size_t)n);
+			pending -= (size_t)n;
+		}
+	}
 	if (pending && send_last(c, pending)) {
 		/* the final send, with the fd's close linked behind it */
 	} else if (pending && (sqe = get_sqe(c->loop))) {
