@@ -44,22 +44,26 @@ uint32_t mc_kv_batch_count(const struct mc_kv_batch *b)
 }
 
 static int batch_add(struct mc_kv_batch *b, int kind, const void *k, size_t klen, const void *v,
-		     size_t vlen)
+		     size_t vlen, uint64_t exp)
 {
-	uint8_t hdr[21];
-	size_t h = 0;
+	uint8_t hdr[21 + KV_EXP_LEN];
+	size_t h = 0, ev = kind == KV_KIND_PUT_EXP ? KV_EXP_LEN : 0;
 
 	if (klen > MC_KV_MAX_KEY || vlen > MC_KV_MAX_VALUE)
 		return -E2BIG;
 	hdr[h++] = (uint8_t)kind;
 	h += kv_put_varint(hdr + h, klen);
-	if (kind == KV_KIND_PUT)
-		h += kv_put_varint(hdr + h, vlen);
-	if (mc_buf_reserve(&b->rep, h + klen + vlen) < 0)
+	if (kind != KV_KIND_DEL)
+		h += kv_put_varint(hdr + h, vlen + ev);
+	if (mc_buf_reserve(&b->rep, h + klen + ev + vlen) < 0)
 		return -ENOMEM;
 	mc_buf_append(&b->rep, hdr, h);
 	mc_buf_append(&b->rep, k, klen);
-	if (kind == KV_KIND_PUT)
+	if (ev) {
+		kv_put_u64(hdr, exp);
+		mc_buf_append(&b->rep, hdr, KV_EXP_LEN);
+	}
+	if (kind != KV_KIND_DEL)
 		mc_buf_append(&b->rep, v, vlen);
 	b->count++;
 	b->user_bytes += klen + vlen;
@@ -70,12 +74,20 @@ static int batch_add(struct mc_kv_batch *b, int kind, const void *k, size_t klen
 int mc_kv_batch_put(struct mc_kv_batch *b, const void *key, size_t klen, const void *val,
 		    size_t vlen)
 {
-	return batch_add(b, KV_KIND_PUT, key, klen, val, vlen);
+	return batch_add(b, KV_KIND_PUT, key, klen, val, vlen, 0);
+}
+
+int mc_kv_batch_put_exp(struct mc_kv_batch *b, const void *key, size_t klen, const void *val,
+			size_t vlen, uint64_t expire_ms)
+{
+	if (!expire_ms)
+		return batch_add(b, KV_KIND_PUT, key, klen, val, vlen, 0);
+	return batch_add(b, KV_KIND_PUT_EXP, key, klen, val, vlen, expire_ms);
 }
 
 int mc_kv_batch_delete(struct mc_kv_batch *b, const void *key, size_t klen)
 {
-	return batch_add(b, KV_KIND_DEL, key, klen, NULL, 0);
+	return batch_add(b, KV_KIND_DEL, key, klen, NULL, 0, 0);
 }
 
 int kv_batch_foreach(const uint8_t *rep, size_t len, kv_batch_fn *fn, void *arg)
@@ -94,11 +106,13 @@ int kv_batch_foreach(const uint8_t *rep, size_t len, kv_batch_fn *fn, void *arg)
 		if (p >= end)
 			return -MC_ECORRUPT;
 		kind = *p++;
-		if (kind != KV_KIND_PUT && kind != KV_KIND_DEL)
+		if (kind != KV_KIND_PUT && kind != KV_KIND_DEL && kind != KV_KIND_PUT_EXP)
 			return -MC_ECORRUPT;
 		if (kv_get_varint(&p, end, &klen) < 0)
 			return -MC_ECORRUPT;
-		if (kind == KV_KIND_PUT && kv_get_varint(&p, end, &vlen) < 0)
+		if (kind != KV_KIND_DEL && kv_get_varint(&p, end, &vlen) < 0)
+			return -MC_ECORRUPT;
+		if (kind == KV_KIND_PUT_EXP && vlen < KV_EXP_LEN)
 			return -MC_ECORRUPT;
 		if (klen > (uint64_t)(end - p) || vlen > (uint64_t)(end - p) - klen)
 			return -MC_ECORRUPT;

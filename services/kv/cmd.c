@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <strings.h>
 
 #include <mc/cleanup.h>
@@ -91,31 +92,90 @@ static int c_get(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, str
 	return r;
 }
 
+/* Writes @key = @val expiring at @exp (unix ms, 0: never) with @wf. */
+static int put_exp(struct mc_kv *kv, const struct mc_kv_resp_arg *key, const void *val, size_t vlen,
+		   uint64_t exp, unsigned wf)
+{
+	if (!exp)
+		return mc_kv_put_flags(kv, key->p, key->len, val, vlen, wf);
+	struct mc_kv_batch *b = mc_kv_batch_new();
+	int r = b ? mc_kv_batch_put_exp(b, key->p, key->len, val, vlen, exp) : -ENOMEM;
+
+	if (r == 0)
+		r = mc_kv_write(kv, b, wf);
+	mc_kv_batch_free(b);
+	return r;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * An expiry argument in @unit ms (1000 for seconds), relative to now unless @at:
+ * the absolute unix ms, or 0 with an error reply appended if not a valid time.
+ * @allow_past: EXPIRE with a time already gone (the key is deleted) instead of an
+ * error, as in redis; SET refuses a non-positive time.
+ */
+static uint64_t parse_expiry(const struct mc_kv_resp_arg *a, uint64_t unit, bool at,
+			     bool allow_past, const char *cmd, struct mc_buf *out, int *r)
+{
+	long long v;
+	char msg[80];
+	uint64_t now = now_ms();
+
+	if (!to_ll(a->p, a->len, &v)) {
+		*r = mc_kv_resp_error(out, "ERR value is not an integer or out of range");
+		return 0;
+	}
+	if ((!allow_past && v <= 0) || v > (long long)(INT64_MAX / 1000 / 2) ||
+	    v < -(long long)(INT64_MAX / 1000 / 2)) {
+		snprintf(msg, sizeof(msg), "ERR invalid expire time in '%s' command", cmd);
+		*r = mc_kv_resp_error(out, msg);
+		return 0;
+	}
+	long long ms = v * (long long)unit + (at ? 0 : (long long)now);
+
+	return ms <= 0 ? 1 : (uint64_t)ms; /* 1: the past (1970), never 0 (no expiry) */
+}
+
 static int c_set(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
 		 unsigned wf)
 {
-	bool nx = false, xx = false, get = false;
+	bool nx = false, xx = false, get = false, keepttl = false;
 	struct mc_buf old = MC_BUF_INIT;
-	int r;
+	uint64_t exp = 0, old_exp = 0;
+	int r = 0, ttl_opts = 0;
 
 	for (size_t i = 3; i < n; i++) {
+		bool ex = is(&a[i], "EX"), px = is(&a[i], "PX"), exat = is(&a[i], "EXAT"),
+		     pxat = is(&a[i], "PXAT");
+
 		if (is(&a[i], "NX"))
 			nx = true;
 		else if (is(&a[i], "XX"))
 			xx = true;
 		else if (is(&a[i], "GET"))
 			get = true;
-		else if (is(&a[i], "EX") || is(&a[i], "PX") || is(&a[i], "EXAT") ||
-			 is(&a[i], "PXAT") || is(&a[i], "KEEPTTL"))
-			return mc_kv_resp_error(out,
-						"ERR expiration is not supported by this server");
-		else
+		else if (is(&a[i], "KEEPTTL"))
+			keepttl = true, ttl_opts++;
+		else if ((ex || px || exat || pxat) && i + 1 < n) {
+			ttl_opts++;
+			exp = parse_expiry(&a[++i], ex || exat ? 1000 : 1, exat || pxat, false,
+					   "set", out, &r);
+			if (!exp)
+				return r;
+		} else
 			return mc_kv_resp_error(out, "ERR syntax error");
 	}
-	if (nx && xx)
+	if ((nx && xx) || ttl_opts > 1)
 		return mc_kv_resp_error(out, "ERR syntax error");
-	if (nx || xx || get) {
-		r = mc_kv_get(kv, a[1].p, a[1].len, &old);
+	if (nx || xx || get || keepttl) {
+		r = mc_kv_get_ex(kv, a[1].p, a[1].len, &old, &old_exp);
 		if (r < 0 && r != -ENOENT) {
 			mc_buf_release(&old);
 			return engine_error(out, r);
@@ -130,13 +190,10 @@ static int c_set(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, str
 		}
 		if (!exists)
 			old.len = SIZE_MAX;
+		else if (keepttl)
+			exp = old_exp;
 	}
-	struct mc_kv_batch *b = mc_kv_batch_new();
-
-	r = b ? mc_kv_batch_put(b, a[1].p, a[1].len, a[2].p, a[2].len) : -ENOMEM;
-	if (r == 0)
-		r = mc_kv_write(kv, b, wf);
-	mc_kv_batch_free(b);
+	r = a[2].len > MC_KV_MAX_VALUE ? -E2BIG : put_exp(kv, &a[1], a[2].p, a[2].len, exp, wf);
 	if (r == -E2BIG)
 		r = mc_kv_resp_error(out, "ERR string exceeds maximum allowed size");
 	else if (r < 0)
@@ -147,6 +204,105 @@ static int c_set(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, str
 	else
 		r = mc_kv_resp_simple(out, "OK");
 	mc_buf_release(&old);
+	return r;
+}
+
+/* EXPIRE/PEXPIRE/EXPIREAT/PEXPIREAT: rewrites the value with the new expiry. */
+static int set_expiry(struct mc_kv *kv, const struct mc_kv_resp_arg *a, struct mc_buf *out,
+		      unsigned wf, uint64_t unit, bool at, const char *cmd)
+{
+	struct mc_buf v = MC_BUF_INIT;
+	int r = 0;
+	uint64_t exp = parse_expiry(&a[2], unit, at, true, cmd, out, &r);
+
+	if (!exp)
+		return r;
+	r = mc_kv_get(kv, a[1].p, a[1].len, &v);
+	if (r == -ENOENT)
+		r = mc_kv_resp_int(out, 0);
+	else if (r < 0)
+		r = engine_error(out, r);
+	else {
+		/* A time already past deletes the key, as in redis. */
+		r = exp <= now_ms() ? mc_kv_delete(kv, a[1].p, a[1].len)
+				    : put_exp(kv, &a[1], v.data, v.len, exp, wf);
+		r = r < 0 ? engine_error(out, r) : mc_kv_resp_int(out, 1);
+	}
+	mc_buf_release(&v);
+	return r;
+}
+
+static int c_expire(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		    unsigned wf)
+{
+	return set_expiry(kv, a, out, wf, 1000, false, "expire");
+}
+
+static int c_pexpire(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		     unsigned wf)
+{
+	return set_expiry(kv, a, out, wf, 1, false, "pexpire");
+}
+
+static int c_expireat(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n,
+		      struct mc_buf *out, unsigned wf)
+{
+	return set_expiry(kv, a, out, wf, 1000, true, "expireat");
+}
+
+static int c_pexpireat(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n,
+		       struct mc_buf *out, unsigned wf)
+{
+	return set_expiry(kv, a, out, wf, 1, true, "pexpireat");
+}
+
+/* TTL/PTTL: -2 no key, -1 no expiry, else the time left (TTL rounds to seconds). */
+static int ttl_of(struct mc_kv *kv, const struct mc_kv_resp_arg *a, struct mc_buf *out, bool ms)
+{
+	struct mc_buf v = MC_BUF_INIT;
+	uint64_t exp = 0;
+	int r = mc_kv_get_ex(kv, a[1].p, a[1].len, &v, &exp);
+
+	mc_buf_release(&v);
+	if (r == -ENOENT)
+		return mc_kv_resp_int(out, -2);
+	if (r < 0)
+		return engine_error(out, r);
+	if (!exp)
+		return mc_kv_resp_int(out, -1);
+	uint64_t now = now_ms(), left = exp > now ? exp - now : 0;
+
+	return mc_kv_resp_int(out, (long long)(ms ? left : (left + 500) / 1000));
+}
+
+static int c_ttl(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		 unsigned wf)
+{
+	return ttl_of(kv, a, out, false);
+}
+
+static int c_pttl(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		  unsigned wf)
+{
+	return ttl_of(kv, a, out, true);
+}
+
+static int c_persist(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n, struct mc_buf *out,
+		     unsigned wf)
+{
+	struct mc_buf v = MC_BUF_INIT;
+	uint64_t exp = 0;
+	int r = mc_kv_get_ex(kv, a[1].p, a[1].len, &v, &exp);
+
+	if (r == -ENOENT || (r == 0 && !exp))
+		r = mc_kv_resp_int(out, 0);
+	else if (r < 0)
+		r = engine_error(out, r);
+	else {
+		r = mc_kv_put_flags(kv, a[1].p, a[1].len, v.data, v.len, wf);
+		r = r < 0 ? engine_error(out, r) : mc_kv_resp_int(out, 1);
+	}
+	mc_buf_release(&v);
 	return r;
 }
 
@@ -249,7 +405,8 @@ static int incr_by(struct mc_kv *kv, const struct mc_kv_resp_arg *key, long long
 	struct mc_buf v = MC_BUF_INIT;
 	long long cur = 0;
 	char tmp[24];
-	int r = mc_kv_get(kv, key->p, key->len, &v);
+	uint64_t exp = 0;
+	int r = mc_kv_get_ex(kv, key->p, key->len, &v, &exp);
 
 	if (r < 0 && r != -ENOENT) {
 		mc_buf_release(&v);
@@ -265,7 +422,7 @@ static int incr_by(struct mc_kv *kv, const struct mc_kv_resp_arg *key, long long
 	cur += by;
 	int len = snprintf(tmp, sizeof(tmp), "%lld", cur);
 
-	r = mc_kv_put_flags(kv, key->p, key->len, tmp, (size_t)len, wf);
+	r = put_exp(kv, key, tmp, (size_t)len, exp, wf); /* INCR keeps the TTL, as in redis */
 	if (r < 0)
 		return engine_error(out, r);
 	return mc_kv_resp_int(out, cur);
@@ -540,6 +697,13 @@ static const struct cmd cmds[] = {
 	{ "MGET", -2, MC_KV_CMD_READ, c_mget },
 	{ "MSET", -3, MC_KV_CMD_WRITE, c_mset },
 	{ "INCR", 2, MC_KV_CMD_WRITE, c_incr },
+	{ "EXPIRE", 3, MC_KV_CMD_WRITE, c_expire },
+	{ "PEXPIRE", 3, MC_KV_CMD_WRITE, c_pexpire },
+	{ "EXPIREAT", 3, MC_KV_CMD_WRITE, c_expireat },
+	{ "PEXPIREAT", 3, MC_KV_CMD_WRITE, c_pexpireat },
+	{ "TTL", 2, MC_KV_CMD_READ, c_ttl },
+	{ "PTTL", 2, MC_KV_CMD_READ, c_pttl },
+	{ "PERSIST", 2, MC_KV_CMD_WRITE, c_persist },
 	{ "DECR", 2, MC_KV_CMD_WRITE, c_decr },
 	{ "INCRBY", 3, MC_KV_CMD_WRITE, c_incrby },
 	{ "DECRBY", 3, MC_KV_CMD_WRITE, c_decrby },
@@ -576,7 +740,9 @@ static int c_command(struct mc_kv *kv, const struct mc_kv_resp_arg *a, size_t n,
 		bool keyed = c->fn == c_get || c->fn == c_set || c->fn == c_del ||
 			     c->fn == c_exists || c->fn == c_mget || c->fn == c_mset ||
 			     c->fn == c_incr || c->fn == c_decr || c->fn == c_incrby ||
-			     c->fn == c_decrby;
+			     c->fn == c_decrby || c->fn == c_expire || c->fn == c_pexpire ||
+			     c->fn == c_expireat || c->fn == c_pexpireat || c->fn == c_ttl ||
+			     c->fn == c_pttl || c->fn == c_persist;
 		bool multi = c->arity < 0;
 
 		for (size_t j = 0; j <= l; j++)

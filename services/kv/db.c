@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <mc/cleanup.h>
@@ -757,7 +758,45 @@ int mc_kv_sync(struct mc_kv *kv)
 
 /* ---- reads ---- */
 
+uint64_t kv_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The user's value of a found entry: a KV_KIND_PUT_EXP value loses its 8-byte expiry
+ * prefix (into *@exp) and is -ENOENT once expired. -MC_ECORRUPT if too short.
+ */
+static int found_value(int kind, const uint8_t *p, size_t plen, struct mc_buf *val, uint64_t *exp)
+{
+	uint64_t e = 0;
+
+	if (kind == KV_KIND_DEL)
+		return -ENOENT;
+	if (kind == KV_KIND_PUT_EXP) {
+		if (plen < KV_EXP_LEN)
+			return -MC_ECORRUPT;
+		e = kv_value_expiry(kind, p, plen);
+		if (e <= kv_now_ms())
+			return -ENOENT;
+		p += KV_EXP_LEN;
+		plen -= KV_EXP_LEN;
+	}
+	if (exp)
+		*exp = e;
+	return mc_buf_append(val, p, plen);
+}
+
 int mc_kv_get(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val)
+{
+	return mc_kv_get_ex(kv, key, klen, val, NULL);
+}
+
+int mc_kv_get_ex(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val,
+		 uint64_t *expire_ms)
 {
 	struct kv_memtable *mem, *imm;
 	struct kv_version *v;
@@ -777,8 +816,7 @@ int mc_kv_get(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val
 	val->len = 0;
 	if (kv_mt_get(mem, key, klen, &node) || (imm && kv_mt_get(imm, key, klen, &node))) {
 		found = 1;
-		if (node->kind == KV_KIND_PUT)
-			r = mc_buf_append(val, kv_mt_val(node), node->vlen);
+		r = found_value(node->kind, kv_mt_val(node), node->vlen, val, expire_ms);
 	}
 	if (!found) {
 		uint32_t h = kv_hash(key, klen);
@@ -800,8 +838,7 @@ int mc_kv_get(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val
 				break;
 			}
 			if (g > 0) {
-				if (kind == KV_KIND_PUT)
-					r = mc_buf_append(val, p, plen);
+				r = found_value(kind, p, plen, val, expire_ms);
 				break;
 			}
 		}

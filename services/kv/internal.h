@@ -103,8 +103,26 @@ static inline int kv_cmp(const void *a, size_t alen, const void *b, size_t blen)
  */
 enum {
 	KV_KIND_DEL = 0,
-	KV_KIND_PUT = 1
+	KV_KIND_PUT = 1,
+	KV_KIND_PUT_EXP = 2 /* value = u64 LE expiry (unix ms) | the user's value */
 };
+
+#define KV_EXP_LEN 8
+
+/* The expiry of a KV_KIND_PUT_EXP value (its first 8 bytes), 0 for other kinds. */
+static inline uint64_t kv_value_expiry(int kind, const uint8_t *v, size_t vlen)
+{
+	uint64_t e = 0;
+
+	if (kind != KV_KIND_PUT_EXP || vlen < KV_EXP_LEN)
+		return 0;
+	for (int i = KV_EXP_LEN - 1; i >= 0; i--)
+		e = e << 8 | v[i];
+	return e;
+}
+
+/* kv_now_ms: wall-clock time in unix ms, what expiries are compared with. */
+uint64_t kv_now_ms(void);
 
 struct mc_kv_batch {
 	struct mc_buf rep;

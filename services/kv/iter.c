@@ -188,7 +188,15 @@ static void settle(struct kv_merger *m)
 		m->v = best->v;
 		m->vlen = best->vlen;
 		m->kind = best->kind;
-		if (m->kind == KV_KIND_DEL && m->skip_deleted) {
+		if (m->kind == KV_KIND_PUT_EXP && m->vlen < KV_EXP_LEN) {
+			fail(m, -MC_ECORRUPT);
+			return;
+		}
+		/* An expired value hides older versions like a tombstone (compaction
+		 * keeps it: dropping it would bring those back). */
+		if (m->skip_deleted && (m->kind == KV_KIND_DEL ||
+					(m->kind == KV_KIND_PUT_EXP &&
+					 kv_value_expiry(m->kind, m->v, m->vlen) <= kv_now_ms()))) {
 			advance_past(m, m->k, m->klen);
 			continue;
 		}
@@ -322,6 +330,11 @@ const void *mc_kv_iter_key(const struct mc_kv_iter *it, size_t *len)
 
 const void *mc_kv_iter_value(const struct mc_kv_iter *it, size_t *len)
 {
+	/* The expiry prefix is the engine's, not the user's. */
+	if (it->m.kind == KV_KIND_PUT_EXP) {
+		*len = it->m.vlen - KV_EXP_LEN;
+		return it->m.v + KV_EXP_LEN;
+	}
 	*len = it->m.vlen;
 	return it->m.v;
 }

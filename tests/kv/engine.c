@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 
 FIXTURE(db)
 {
@@ -442,6 +444,93 @@ TEST_F(db, rotation_syncs_unsynced_wal)
 	mc_kv_stats_get(kv, &st);
 	ASSERT_EQ(0, st.wal_syncs);
 	mc_kv_close(kv);
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int put_exp(struct mc_kv *kv, const char *k, const char *v, uint64_t exp)
+{
+	struct mc_kv_batch *b = mc_kv_batch_new();
+	int r = b ? mc_kv_batch_put_exp(b, k, strlen(k), v, strlen(v), exp) : -ENOMEM;
+
+	if (r == 0)
+		r = mc_kv_write(kv, b, 0);
+	mc_kv_batch_free(b);
+	return r;
+}
+
+/* Live keys an iterator yields, with their values checked against "v-<key>". */
+static int count_live(struct mc_kv *kv)
+{
+	struct mc_kv_iter *it;
+	int n = 0;
+
+	if (mc_kv_iter_new(kv, &it) < 0)
+		return -1;
+	for (mc_kv_iter_seek(it, "", 0); mc_kv_iter_valid(it); mc_kv_iter_next(it)) {
+		size_t kl, vl;
+		const char *k = mc_kv_iter_key(it, &kl), *v = mc_kv_iter_value(it, &vl);
+
+		if (vl != kl + 2 || memcmp(v, "v-", 2) || memcmp(v + 2, k, kl))
+			n = -1000000;
+		n++;
+	}
+	mc_kv_iter_free(it);
+	return n;
+}
+
+TEST_F(db, expiry_kept_through_flush_compaction_and_reopen)
+{
+	struct mc_kv_options o = kvt_opts(0, MC_KV_SYNC_NONE);
+	struct mc_err err = { 0 };
+	struct mc_buf v = MC_BUF_INIT;
+	struct mc_kv *kv;
+	uint64_t exp, far = wall_ms() + 3600 * 1000;
+
+	ASSERT_OK(mc_kv_open(self->dir, &o, &kv, &err));
+	/* "old" has a plain value under an expired one: the expired one must hide it. */
+	ASSERT_OK(mc_kv_put(kv, "old", 3, "v-old", 5));
+	ASSERT_OK(mc_kv_put(kv, "plain", 5, "v-plain", 7));
+	ASSERT_OK(put_exp(kv, "live", "v-live", far));
+	ASSERT_OK(mc_kv_compact(kv, &err)); /* "old" and "plain" now in a table */
+	ASSERT_OK(put_exp(kv, "old", "v-old", wall_ms() + 150));
+	ASSERT_OK(put_exp(kv, "soon", "v-soon", wall_ms() + 150));
+	ASSERT_OK(mc_kv_get_ex(kv, "soon", 4, &v, &exp));
+	ASSERT_STREQ("v-soon", v.data);
+	ASSERT_GT(exp, wall_ms());
+	ASSERT_EQ(4, count_live(kv));
+	usleep(300 * 1000);
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "soon", 4, &v));
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "old", 3, &v));
+	ASSERT_EQ(2, count_live(kv)); /* plain, live */
+	/* Expiry and the hiding survive a flush, a full merge and a reopen (WAL/table). */
+	ASSERT_OK(mc_kv_compact(kv, &err));
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "old", 3, &v));
+	mc_kv_close(kv);
+	ASSERT_OK(mc_kv_open(self->dir, &o, &kv, &err));
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "old", 3, &v));
+	ASSERT_OK(mc_kv_get_ex(kv, "live", 4, &v, &exp));
+	ASSERT_EQ(6, v.len);
+	ASSERT_EQ(0, memcmp("v-live", v.data, 6));
+	ASSERT_EQ(far, exp);
+	ASSERT_OK(mc_kv_get_ex(kv, "plain", 5, &v, &exp));
+	ASSERT_EQ(0, exp);
+	ASSERT_EQ(2, count_live(kv));
+	/* A WAL record with an expiry replays too (no compaction before close). */
+	ASSERT_OK(put_exp(kv, "walexp", "v-walexp", far));
+	mc_kv_close(kv);
+	ASSERT_OK(mc_kv_open(self->dir, &o, &kv, &err));
+	ASSERT_OK(mc_kv_get_ex(kv, "walexp", 6, &v, &exp));
+	ASSERT_EQ(far, exp);
+	ASSERT_EQ(3, count_live(kv));
+	mc_kv_close(kv);
+	mc_buf_release(&v);
 }
 
 TEST_HARNESS_MAIN

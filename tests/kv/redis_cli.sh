@@ -111,6 +111,72 @@ t_commit_info() {
 	stop_server
 }
 
+# SET EX/PX/NX/XX/KEEPTTL, EXPIRE/PEXPIRE/EXPIREAT/TTL/PTTL/PERSIST as redis-cli shows
+# them; expiries survive a restart (WAL replay) and SIGKILL.
+# ttl_in CMD KEY LO HI: the key's TTL/PTTL is within [LO, HI] (time passes in between).
+ttl_in() {
+	local v
+	v=$(rc "$1" "$2")
+	[ "$v" -ge "$3" ] && [ "$v" -le "$4" ] || fail "$1 $2: $v not in [$3, $4]"
+}
+
+t_expiry() {
+	start_server "$tmp/d4"
+	assert_eq "OK" "$(rc set a 1 EX 100)"
+	ttl_in ttl a 90 100
+	ttl_in pttl a 90000 100000
+	assert_eq "OK" "$(rc set b 2)"
+	assert_eq "-1" "$(rc ttl b)"
+	assert_eq "-2" "$(rc ttl nokey)"
+	assert_eq "0" "$(rc expire nokey 10)"
+	assert_eq "1" "$(rc expire b 50)"
+	ttl_in ttl b 40 50
+	assert_eq "1" "$(rc persist b)"
+	assert_eq "0" "$(rc persist b)"
+	assert_eq "-1" "$(rc ttl b)"
+	assert_eq "OK" "$(rc set c 3 PX 200)"
+	assert_eq "3" "$(rc get c)"
+	sleep 0.4
+	assert_eq "" "$(rc get c)"
+	assert_eq "0" "$(rc exists c)"
+	assert_eq "-2" "$(rc ttl c)"
+	assert_eq "ERR invalid expire time in 'set' command" "$(rc set d 4 EX 0)"
+	assert_eq "ERR value is not an integer or out of range" "$(rc set d 4 EX x)"
+	assert_eq "ERR syntax error" "$(rc set d 4 EX 10 PX 10)"
+	assert_eq "ERR syntax error" "$(rc set d 4 EX)"
+	assert_eq "OK" "$(rc set a 5 KEEPTTL)"
+	ttl_in ttl a 90 100
+	assert_eq "6" "$(rc incr a)"
+	ttl_in ttl a 90 100
+	assert_eq "OK" "$(rc set e 1 EX 100 NX)"
+	assert_eq "" "$(rc set e 1 EX 100 NX)"
+	assert_eq "OK" "$(rc set e 7 PX 100000 XX)"
+	assert_eq "7" "$(rc get e)"
+	assert_eq "1" "$(rc pexpire e 300000)"
+	ttl_in ttl e 290 300
+	assert_eq "1" "$(rc expireat b 1)"
+	assert_eq "" "$(rc get b)"
+	assert_eq "1" "$(rc pexpire e -1)"
+	assert_eq "0" "$(rc exists e)"
+	rc set f 1 EX 1000 >/dev/null
+	rc set g 1 PX 300 >/dev/null
+	assert_eq "3" "$(rc dbsize)"
+	stop_server
+	sleep 0.4
+	start_server "$tmp/d4"
+	ttl_in ttl a 90 100
+	assert_eq "6" "$(rc get a)"
+	ttl_in ttl f 990 1000
+	assert_eq "-2" "$(rc ttl g)"
+	rc set h 1 EX 500 >/dev/null
+	kill -9 "$SRV_PID"
+	wait "$SRV_PID" 2>/dev/null || true
+	SRV_PID=
+	start_server "$tmp/d4"
+	ttl_in ttl h 490 500
+	stop_server
+}
+
 t_bad_flags() {
 	local out
 	out=$("$MC_BIN/kv-server" --port 99999 2>&1 || true)
@@ -125,5 +191,6 @@ t_bad_flags() {
 ktap_run conformance t_conformance
 ktap_run benchmark_and_restart t_benchmark_and_restart
 ktap_run commit_info t_commit_info
+ktap_run expiry t_expiry
 ktap_run bad_flags t_bad_flags
 ktap_finish

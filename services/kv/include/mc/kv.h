@@ -86,6 +86,9 @@ void mc_kv_batch_free(struct mc_kv_batch *b);
 void mc_kv_batch_clear(struct mc_kv_batch *b);
 int mc_kv_batch_put(struct mc_kv_batch *b, const void *key, size_t klen, const void *val,
 		    size_t vlen);
+/* mc_kv_batch_put_exp: a put that expires at @expire_ms (unix ms; 0: never). */
+int mc_kv_batch_put_exp(struct mc_kv_batch *b, const void *key, size_t klen, const void *val,
+			size_t vlen, uint64_t expire_ms);
 int mc_kv_batch_delete(struct mc_kv_batch *b, const void *key, size_t klen);
 uint32_t mc_kv_batch_count(const struct mc_kv_batch *b);
 
@@ -127,6 +130,13 @@ int mc_kv_sync_end(struct mc_kv *kv, struct mc_kv_sync_ticket *t, int res);
  * 0 found, -ENOENT missing or deleted, -MC_ECORRUPT, -errno.
  */
 int mc_kv_get(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val);
+/*
+ * mc_kv_get_ex: mc_kv_get that also returns the key's expiry in unix ms (0: none)
+ * in *@expire_ms (may be NULL). A key whose expiry has passed reads as missing
+ * (-ENOENT) here and in iterators; its bytes stay until overwritten or deleted.
+ */
+int mc_kv_get_ex(struct mc_kv *kv, const void *key, size_t klen, struct mc_buf *val,
+		 uint64_t *expire_ms);
 
 /*
  * Iterators see a consistent snapshot taken at mc_kv_iter_new: later writes,
