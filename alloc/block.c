@@ -548,7 +548,8 @@ void *mcm_block_alloc_aligned(struct mcm_arena *a, size_t align, size_t size)
 
 /* ---- checks ---- */
 
-static bool in_segment(const void *p)
+/* MCMALLOC_CHECK only: out of line, so lock_block's common path stays lean. */
+__attribute__((noinline, cold)) static bool in_segment(const void *p)
 {
 	for (int i = 0; i < mcm_narenas; i++) {
 		struct mcm_arena *a = &mcm_arenas[i];

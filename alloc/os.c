@@ -25,13 +25,10 @@ static long futex(int *uaddr, int op, int val)
 	return syscall(SYS_futex, uaddr, op, val, NULL, NULL, 0);
 }
 
-void mcm_lock(struct mcm_lock *l)
+void mcm_lock_slow(struct mcm_lock *l)
 {
-	int c = 0;
+	int c;
 
-	if (likely(__atomic_compare_exchange_n(&l->v, &c, 1, false, __ATOMIC_ACQUIRE,
-					       __ATOMIC_RELAXED)))
-		return;
 	for (int i = 0; i < 64; i++) {
 		__builtin_ia32_pause();
 		c = 0;
@@ -45,11 +42,9 @@ void mcm_lock(struct mcm_lock *l)
 		futex(&l->v, FUTEX_WAIT_PRIVATE, 2);
 }
 
-void mcm_unlock(struct mcm_lock *l)
+void mcm_unlock_wake(struct mcm_lock *l)
 {
-	/* Release: everything written under the lock is visible to the next owner. */
-	if (__atomic_exchange_n(&l->v, 0, __ATOMIC_RELEASE) == 2)
-		futex(&l->v, FUTEX_WAKE_PRIVATE, 1);
+	futex(&l->v, FUTEX_WAKE_PRIVATE, 1);
 }
 
 void *mcm_os_map(size_t len)
