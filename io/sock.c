@@ -48,6 +48,9 @@ int mc_io_listen_tcp(const char *host, uint16_t port, unsigned flags, int backlo
 	if ((flags & MC_IO_LISTEN_REUSEPORT) &&
 	    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		return -errno;
+	if ((flags & MC_IO_LISTEN_DEFER_ACCEPT) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one)) < 0)
+		return -errno;
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 ||
 	    listen(fd, backlog > 0 ? backlog : 511) < 0)
 		return -errno;

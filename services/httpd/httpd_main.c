@@ -16,7 +16,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: httpd [--root DIR] [--index NAME] [--host ADDR] [--port N]\n"
 		   "             [--threads N] [--backend auto|uring|epoll] [--idle-timeout DUR]\n"
 		   "             [--drain-timeout DUR] [--max-header SIZE] [--max-conns N]\n"
-		   "             [--access-log PATH|-]\n"
+		   "             [--access-log PATH|-] [--deferred-accept]\n"
 		   "Serves DIR (default .) on port 8080. SIGTERM drains and exits.\n");
 }
 

@@ -72,6 +72,9 @@ int httpd_opts_common(struct httpd_opts *o, int opt, const char *arg)
 	case 'L':
 		o->access_log = arg;
 		return 1;
+	case 'F':
+		o->deferred = true;
+		return 1;
 	default:
 		return 0;
 	}

@@ -17,6 +17,7 @@
 		{ "max-header", required_argument, NULL, 'M' },                                    \
 		{ "max-conns", required_argument, NULL, 'C' },                                     \
 		{ "access-log", required_argument, NULL, 'L' },                                    \
+		{ "deferred-accept", no_argument, NULL, 'F' },                                     \
 	{                                                                                          \
 		"help", no_argument, NULL, 'h'                                                     \
 	}

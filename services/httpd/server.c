@@ -539,7 +539,9 @@ int httpd_serve(const struct httpd_opts *o, const struct httpd_handler *h)
 		setvbuf(srv.log, NULL, _IOLBF, 0);
 	}
 	for (unsigned i = 0; i < n; i++) {
-		r = mc_io_listen_tcp(o->host, (uint16_t)port, n > 1 ? MC_IO_LISTEN_REUSEPORT : 0,
+		r = mc_io_listen_tcp(o->host, (uint16_t)port,
+				     (n > 1 ? MC_IO_LISTEN_REUSEPORT : 0) |
+					     (o->deferred ? MC_IO_LISTEN_DEFER_ACCEPT : 0),
 				     4096);
 		if (r < 0) {
 			fprintf(stderr, "%s: listen on %s:%d: %s\n", o->prog,

@@ -37,6 +37,7 @@ struct httpd_opts {
 	unsigned max_conns;	/* per server; 503 beyond */
 	const char *access_log; /* NULL: none, "-": stdout, else a file */
 	enum mc_io_backend backend;
+	bool deferred; /* --deferred-accept: TCP_DEFER_ACCEPT on the listeners */
 };
 
 /* httpd_serve: runs until SIGTERM/SIGINT, then stops accepting and drains.

@@ -231,6 +231,22 @@ t_max_conns() {
 	stop
 }
 
+# --deferred-accept (TCP_DEFER_ACCEPT): a connection that has sent nothing is not
+# accepted yet, so it does not count against --max-conns (without the flag it
+# does: t_max_conns); requests are served as usual, on both threads.
+t_deferred_accept() {
+	start httpd --root "$WWW" --max-conns 1 --threads 2 --deferred-accept
+	exec 5<>"/dev/tcp/127.0.0.1/$PORT"
+	sleep 0.2
+	assert_eq '<h1>hello</h1>' "$(curl -sf "$(url /)")"
+	curl -sf -H 'Connection: close' "$(url /64k.bin)" | cmp - "$WWW/64k.bin" || fail "64k.bin differs"
+	# The silent connection is accepted once it speaks.
+	printf 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n' >&5
+	assert_contains "$(timeout 5 cat <&5)" '<h1>hello</h1>'
+	exec 5<&-
+	stop
+}
+
 t_drain() {
 	start httpd --root "$WWW" ${BACKEND:+--backend $BACKEND}
 	local dl idle rc=0
@@ -380,6 +396,7 @@ for BACKEND in uring epoll; do
 done
 unset BACKEND
 ktap_run max_conns t_max_conns
+ktap_run deferred_accept t_deferred_accept
 ktap_run access_log t_access_log
 ktap_run bad_flags t_bad_flags
 ktap_finish

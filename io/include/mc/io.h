@@ -121,6 +121,10 @@ bool mc_io_timer_pending(const struct mc_io_timer *t);
 /* ---- sockets ---- */
 
 #define MC_IO_LISTEN_REUSEPORT 0x1 /* SO_REUSEPORT: one listener per loop/thread */
+/* TCP_DEFER_ACCEPT (1 s): a connection is handed to accept once its first bytes
+ * arrived (or the second passed), so the first read finds the request there.
+ * For protocols where the client speaks first (HTTP); nginx's `listen deferred`. */
+#define MC_IO_LISTEN_DEFER_ACCEPT 0x2
 
 /*
  * mc_io_listen_tcp: a non-blocking listening TCP socket on @host (NULL or "" = any
