@@ -173,6 +173,14 @@ static int veth_with_hairpin(struct mc_netns_nl *nl, const struct nlmsghdr *crea
 	mnl_nlmsg_batch_next(b);
 	r = nl_batch(nl, b, whats, 2, err);
 	mnl_nlmsg_batch_stop(b);
+	/* The kernel goes on after a failed create: unless the name was taken (someone
+	 * else's link, untouched), a failure leaves either nothing or our new veth,
+	 * which must not outlive the error. */
+	if (r < 0 && r != -EEXIST) {
+		struct mc_err ignore = { 0 };
+
+		mc_netns_link_destroy(nl, s->name, &ignore);
+	}
 	return r;
 }
 

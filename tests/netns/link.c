@@ -374,6 +374,26 @@ TEST_F(hostns, veth_attached_in_one_request)
 		TH_LOG("message: %s", err.msg);
 		EXPECT_NONNULL(strstr(err.msg, "mcthost"));
 	}
+	/* With hairpin (a two-request batch): a master that is no bridge fails and
+	 * leaves no veth behind. */
+	ASSERT_OK(mc_netns_veth_create(nl, "mctnb0", "mctnb1", -1, &err));
+	spec.name = "mcthp";
+	spec.peer = "mcthpp";
+	spec.peer_nsfd = -1;
+	spec.hairpin = true;
+	spec.master = mc_netns_link_index(nl, "mctnb0", &err);
+	EXPECT_GT(0, link_veth_create_attached(nl, &spec, &err));
+	TH_LOG("message: %s", err.msg);
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mcthp", &err));
+	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mcthpp", &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctnb0", &err));
+	/* And on the bridge it works. */
+	spec.master = mc_netns_link_index(nl, "mctbr", &err);
+	ASSERT_OK(link_veth_create_attached(nl, &spec, &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mcthp", &err));
+	spec.name = "mcthost";
+	spec.hairpin = false;
+
 	/* A taken name: EEXIST, the message names it, nothing else is created. */
 	spec.peer_nsfd = -1;
 	spec.peer = "mctpeer";
