@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: MIT
 # httpd vs nginx, side by side in one run: the same 1 KiB and 64 KiB files, 1 then 2
-# workers (httpd --threads N, nginx worker_processes N), wrk keep-alive and with
-# `Connection: close`; req/s and p99 latency. Both on 127.0.0.1, access logs off,
-# nginx with sendfile. REPS rounds per row (median shown). Writes
-# docs/benchmarks/httpd.md. ~3 minutes.
+# workers (httpd --threads N, nginx worker_processes N), wrk keep-alive, with
+# `Connection: close`, and with `Connection: close` against deferred-accept
+# listeners on both (httpd --deferred-accept, nginx `listen ... deferred`);
+# req/s, p99 latency, and the CPU time per request of the server (all its threads
+# or worker processes) and of wrk. Both on 127.0.0.1, access logs off, nginx with
+# sendfile. REPS rounds per row (median shown). Writes docs/benchmarks/httpd.md.
+# ~4 minutes.
 set -euo pipefail
 : "${MC_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MC_BUILD:=$MC_SRC/build}"
@@ -19,7 +22,8 @@ trap cleanup EXIT
 mkdir -p "$TMP/www"
 head -c 1024 /dev/urandom >"$TMP/www/1k.bin"
 head -c 65536 /dev/urandom >"$TMP/www/64k.bin"
-HP=18480 NP=18481
+HP=18480 NP=18481 HDP=18482 NDP=18483
+TCK=$(getconf CLK_TCK)
 
 nginx_conf() {
 	cat >"$TMP/nginx.conf" <<NGX
@@ -37,61 +41,92 @@ http {
 	keepalive_timeout 30s;
 	default_type application/octet-stream;
 	server { listen 127.0.0.1:$NP reuseport; root $TMP/www; }
+	server { listen 127.0.0.1:$NDP reuseport deferred; root $TMP/www; }
 }
 NGX
 }
 
-# run PORT PATH MODE -> "reqs p99"
+# cpu PID... -> utime+stime ticks of those processes (all their threads)
+cpu() {
+	local p t=0
+	for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
+	echo $t
+}
+
+# run PORT PATH MODE PID... -> "reqs p99 server_us/req wrk_us/req"
 run() {
-	local hdr=() out rps p99
-	[ "$3" = close ] && hdr=(-H 'Connection: close')
-	out=$(wrk -t1 -c"$CONNS" -d"$DUR" --latency "${hdr[@]}" "http://127.0.0.1:$1$2" 2>&1)
+	local port=$1 path=$2 mode=$3 hdr=() out rps p99 n c0 c1
+	shift 3
+	[ "$mode" != keepalive ] && hdr=(-H 'Connection: close')
+	c0=$(cpu "$@")
+	# `times` in the subshell: wrk's own user and system time (its only child).
+	out=$(wrk -t1 -c"$CONNS" -d"$DUR" --latency "${hdr[@]}" "http://127.0.0.1:$port$path" 2>&1; times)
+	c1=$(cpu "$@")
 	rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 	p99=$(awk '$1=="99%" {print $2}' <<<"$out")
-	echo "$rps $p99"
+	n=$(awk '/requests in/ {print $1}' <<<"$out")
+	awk -v r="$rps" -v p="$p99" -v n="$n" -v c=$((c1 - c0)) -v t="$TCK" -v w="$(tail -1 <<<"$out")" 'BEGIN {
+		split(w, f, " "); ws = 0
+		for (i = 1; i <= 2; i++) { m = f[i]; sub(/s$/, "", m); split(m, ms, "m"); ws += ms[1] * 60 + ms[2] }
+		printf "%s %s %.1f %.1f\n", r, p, c * 1e6 / t / n, ws * 1e6 / n }'
 }
 
 ms() { # wrk latency (us/ms/s) -> ms
 	awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) n /= 1000; else if (v ~ /ms$/) n += 0; else if (v ~ /s$/) n *= 1000; printf "%.2f", n }'
 }
 
-# median "REQS P99" ... -> the median req/s and the median p99 (ms), each on its own
+# median "REQS P99 SCPU WCPU" ... -> the median of each column on its own (p99 in ms)
 median() {
-	local a=() b=() x
-	for x in "$@"; do
-		a+=("${x%% *}")
-		b+=("$(ms "${x##* }")")
+	local rows=("$@") x col v
+	for col in 1 2 3 4; do
+		for x in "${rows[@]}"; do
+			set -- $x
+			v=${!col}
+			[ $col = 2 ] && v=$(ms "$v")
+			echo "$v"
+		done | sort -g | awk '{v[NR]=$1} END {printf "%s ", v[int((NR+1)/2)]}'
 	done
-	printf '%s %s\n' "$(printf '%s\n' "${a[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')" \
-		"$(printf '%s\n' "${b[@]}" | sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}')"
+	echo
 }
 
 ROWS=()
 for w in 1 2; do
 	"$MC_BUILD/bin/httpd" --host 127.0.0.1 --port $HP --root "$TMP/www" --threads $w 2>/dev/null &
-	PIDS+=($!)
+	HPID=$!
+	"$MC_BUILD/bin/httpd" --host 127.0.0.1 --port $HDP --root "$TMP/www" --threads $w \
+		--deferred-accept 2>/dev/null &
+	HDPID=$!
 	nginx_conf $w
 	nginx -c "$TMP/nginx.conf" 2>/dev/null &
-	PIDS+=($!)
-	sleep 0.5
-	curl -sf "http://127.0.0.1:$HP/1k.bin" | cmp - "$TMP/www/1k.bin"
-	curl -sf "http://127.0.0.1:$NP/1k.bin" | cmp - "$TMP/www/1k.bin"
+	NPID=$!
+	PIDS+=($HPID $HDPID $NPID)
+	for port in $HP $HDP $NP $NDP; do
+		for i in $(seq 50); do
+			curl -sf -o /dev/null "http://127.0.0.1:$port/1k.bin" && break
+			sleep 0.1
+		done
+		curl -sf "http://127.0.0.1:$port/1k.bin" | cmp - "$TMP/www/1k.bin" ||
+			{ echo "bench httpd: no correct answer on port $port" >&2; exit 1; }
+	done
+	NWS=($(pgrep -P $NPID)) # nginx's workers: they do the work, the master sleeps
 	for f in 1k.bin 64k.bin; do
-		for m in keepalive close; do
+		for m in keepalive close close-deferred; do
+			hp=$HP np=$NP hpid=$HPID
+			[ $m = close-deferred ] && hp=$HDP np=$NDP hpid=$HDPID
 			# REPS rounds, alternating who goes first; the medians are shown.
 			H=() N=()
 			for r in $(seq "$REPS"); do
 				if [ $((r % 2)) = 1 ]; then
-					H+=("$(run $HP /$f $m)")
-					N+=("$(run $NP /$f $m)")
+					H+=("$(run $hp /$f $m $hpid)")
+					N+=("$(run $np /$f $m "${NWS[@]}")")
 				else
-					N+=("$(run $NP /$f $m)")
-					H+=("$(run $HP /$f $m)")
+					N+=("$(run $np /$f $m "${NWS[@]}")")
+					H+=("$(run $hp /$f $m $hpid)")
 				fi
 			done
-			read -r hr hl < <(median "${H[@]}")
-			read -r nr nl < <(median "${N[@]}")
-			ROWS+=("| $w | $f | $m | $hr | $nr | $(awk -v a="$hr" -v b="$nr" 'BEGIN{printf "%.2fx", a/b}') | $hl | $nl |")
+			read -r hr hl hc hw < <(median "${H[@]}")
+			read -r nr nl nc nw < <(median "${N[@]}")
+			ROWS+=("| $w | $f | $m | $hr | $nr | $(awk -v a="$hr" -v b="$nr" 'BEGIN{printf "%.2fx", a/b}') | $hl | $nl | $hc | $nc | $hw | $nw |")
 		done
 	done
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -107,10 +142,14 @@ mkdir -p "$MC_SRC/docs/benchmarks"
 	echo "for the 2 CPUs; other engineers were compiling, load average at the end"
 	echo "$(cut -d' ' -f1-3 /proc/loadavg): expect +-30% noise between rounds). httpd backend:"
 	echo "auto (io_uring). Access logs off on both; nginx uses sendfile, httpd a per-loop cache."
+	echo "CPU columns: CPU time (user+system, from /proc, 10 ms ticks) per request of the"
+	echo "server (httpd's process, or nginx's worker processes) and of wrk, in microseconds."
+	echo "close-deferred: \`Connection: close\` against a second listener with deferred"
+	echo "accept on both (httpd \`--deferred-accept\`, nginx \`listen ... deferred\`)."
 	echo "Each row: the median of $REPS rounds; a round measures httpd and nginx back to back"
 	echo "(alternating which goes first) with the same wrk command:"
 	echo "\`wrk -t1 -c$CONNS -d$DUR --latency [-H 'Connection: close'] http://127.0.0.1:PORT/FILE\`."
-	echo "httpd: \`httpd --host 127.0.0.1 --port $HP --root WWW --threads N\` (no access log by default)."
+	echo "httpd: \`httpd --host 127.0.0.1 --port $HP --root WWW --threads N [--deferred-accept]\` (no access log by default)."
 	echo
 	echo "nginx.conf (N = workers):"
 	echo
@@ -119,8 +158,8 @@ mkdir -p "$MC_SRC/docs/benchmarks"
 	sed "s|$TMP|TMP|g" "$TMP/nginx.conf"
 	echo '```'
 	echo
-	echo "| workers | file | mode | httpd req/s | nginx req/s | ratio | httpd p99 ms | nginx p99 ms |"
-	echo "|---|---|---|---:|---:|---:|---:|---:|"
+	echo "| workers | file | mode | httpd req/s | nginx req/s | ratio | httpd p99 ms | nginx p99 ms | httpd CPU us/req | nginx CPU us/req | wrk us/req (httpd) | wrk us/req (nginx) |"
+	echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 	printf '%s\n' "${ROWS[@]}"
 } >"$MC_SRC/docs/benchmarks/httpd.md"
 cat "$MC_SRC/docs/benchmarks/httpd.md"
