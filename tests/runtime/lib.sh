@@ -26,6 +26,32 @@ cgroup_dirs() {
 	ls -d /sys/fs/cgroup/*/mycontainer/*/ /sys/fs/cgroup/mycontainer/*/ 2>/dev/null | sort || true
 }
 
+# ours_cgroup DIR: true when the container cgroup DIR is one of this test run's. The
+# host may run other containers meanwhile (another collection, another engineer's
+# suite), whose cgroups sit beside ours under mycontainer/. An empty cgroup is
+# counted as ours (a leaked one is empty once its processes are gone); one with
+# processes is ours when one of them sees a mount of our data root (the overlay's
+# upperdir names it), i.e. a container of ours still running.
+ours_cgroup() {
+	local pids p
+	pids=$(cat "$1/cgroup.procs" 2>/dev/null) || return 1
+	[ -n "$pids" ] || return 0
+	for p in $pids; do
+		grep -qF "$MC_DATA_ROOT/" "/proc/$p/mountinfo" 2>/dev/null && return 0
+	done
+	return 1
+}
+
+# our_processes: mycontainer processes of this test run (monitors, cleaners: they
+# carry our MC_ROOT) and any process naming our temporary directory.
+our_processes() {
+	local p
+	for p in $(pgrep -x mycontainer || true); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "MC_ROOT=$MC_ROOT" && echo "$p"
+	done
+	pgrep -f "$RT_TMP" || true
+}
+
 # leftovers BEFORE_CGROUPS: prints what of our containers remains (nothing: clean).
 leftovers() {
 	local left
@@ -37,10 +63,12 @@ leftovers() {
 		echo "mounts left behind: $(grep "$RT_TMP" /proc/self/mountinfo)"
 		return
 	fi
-	left=$(comm -13 <(printf '%s\n' "$1") <(cgroup_dirs))
+	left=$(comm -13 <(printf '%s\n' "$1") <(cgroup_dirs) | while read -r d; do
+		ours_cgroup "$d" && echo "$d"
+	done)
 	[ -z "$left" ] || { echo "cgroups left behind: $left"; return; }
-	left=$(pgrep -f "mc-rt-test" || true)
-	[ -z "$left" ] || echo "processes left behind: $left"
+	left=$(our_processes)
+	[ -z "$left" ] || echo "processes left behind: $(echo $left)"
 }
 
 # assert_no_leftovers BEFORE_CGROUPS: nothing of any container of ours remains. A
