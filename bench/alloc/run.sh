@@ -2,13 +2,13 @@
 # SPDX-License-Identifier: MIT
 # Allocator benchmark: bench/alloc/workloads.c under glibc, jemalloc, mimalloc,
 # tcmalloc and libmcmalloc (LD_PRELOAD), at 1, 2 and 8 threads, side by side in one
-# run (the allocators alternate within each configuration, REPS times; the best CPU
+# run (the allocators alternate within each configuration, REPS times; the median CPU
 # time counts). Prints a markdown table of ratios to glibc; with BENCH_OUT=FILE
 # also writes it there. Usage: MC_BUILD=... MC_SRC=... bench/alloc/run.sh
 set -euo pipefail
 : "${MC_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MC_BUILD:=$MC_SRC/build}"
-REPS=${REPS:-3}
+REPS=${REPS:-5}
 THREADS=${THREADS:-"1 2 8"}
 WORKLOADS=${WORKLOADS:-"larson xmalloc realloc frag large scratch"}
 lib=/usr/lib/x86_64-linux-gnu
@@ -38,12 +38,18 @@ for w in $WORKLOADS; do
 	done
 done
 
-# Best-of-REPS per (allocator, workload, threads); ratios to glibc; geometric means.
+# Median of REPS per (allocator, workload, threads) for CPU and wall (the highest peak
+# RSS); ratios to glibc; geometric means.
 awk -v allocs="$ALLOCS" '
 function key(a, w, t) { return a SUBSEP w SUBSEP t }
+function median(s,    v, n, i, j, x) {
+	n = split(s, v, " ")
+	for (i = 2; i <= n; i++) { x = v[i]; for (j = i - 1; j >= 1 && v[j] + 0 > x + 0; j--) v[j + 1] = v[j]; v[j + 1] = x }
+	return n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2
+}
 {
 	k = key($1, $2, $3)
-	if (!(k in cpu) || $5 < cpu[k]) { cpu[k] = $5; wall[k] = $4 }
+	cpus[k] = cpus[k] " " $5; walls[k] = walls[k] " " $4
 	if ($6 > peak[k]) peak[k] = $6
 	fin[k] = $7
 	if (NF >= 10) { kept[k] = $9; live[$2 SUBSEP $3] = $10 }
@@ -51,6 +57,7 @@ function key(a, w, t) { return a SUBSEP w SUBSEP t }
 	if (!($2 SUBSEP $3 in seen)) { seen[$2 SUBSEP $3] = 1; order[++n] = $2 SUBSEP $3 }
 }
 END {
+	for (k in cpus) { cpu[k] = median(cpus[k]); wall[k] = median(walls[k]) }
 	na = split(allocs, A, " ")
 	printf "| workload | threads |"
 	for (i = 2; i <= na; i++) printf " %s cpu | wall | peak RSS |", A[i]

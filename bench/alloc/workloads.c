@@ -4,7 +4,8 @@
  * cache-scratch), plus realloc chains, fragmentation and large blocks. Run under an
  * LD_PRELOADed allocator: `workloads NAME THREADS`. Every block's contents and
  * alignment are checked; one line of results: name threads wall_s cpu_s peak_kib
- * final_kib ok|FAIL.
+ * final_kib ok|FAIL (times to the microsecond: the large workload takes ~20 ms, and
+ * milliseconds made its ratios move in steps of 5%).
  */
 #include <linux/futex.h>
 #include <malloc.h>
@@ -438,7 +439,7 @@ int main(int argc, char **argv)
 	double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 		     (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	/* frag adds RSS with the long-lived blocks alive and their size, in KiB. */
-	printf("%s %d %.3f %.3f %ld %ld %s", name, nthreads, wall, cpu, ru.ru_maxrss, final_kib,
+	printf("%s %d %.6f %.6f %ld %ld %s", name, nthreads, wall, cpu, ru.ru_maxrss, final_kib,
 	       failed ? "FAIL" : "ok");
 	if (fn == frag_thread)
 		printf(" %ld %ld", frag_kept_kib, frag_live / 1024);
