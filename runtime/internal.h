@@ -265,6 +265,7 @@ bool rt_proc_alive(pid_t pid, uint64_t start);
 enum mc_rt_status rt_state_effective(const struct rt_state *st);
 void rt_new_id(char id[MC_RT_ID_LEN + 1]);
 void rt_cgroup_path(const char *id, char *out, size_t size);
+bool rt_name_owner(const struct mc_rt_ctx *ctx, const char *name, char id[MC_RT_ID_LEN + 1]);
 
 /* run.c */
 /* rt_phase: with MC_RT_TRACE set, prints the ms since the first call and @what. */

@@ -139,7 +139,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	{
 		char other[MC_RT_ID_LEN + 1];
 
-		if (mc_rt_resolve(ctx, l.st.name, other, NULL) == 0) {
+		if (rt_name_owner(ctx, l.st.name, other)) {
 			rt_unlock(lk);
 			return mc_err_setx(err, EEXIST,
 					   "the container name `%s` is already in use by %.12s",

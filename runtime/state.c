@@ -288,6 +288,28 @@ static bool is_id(const char *s)
 	return strlen(s) == MC_RT_ID_LEN && strspn(s, "0123456789abcdef") == MC_RT_ID_LEN;
 }
 
+/*
+ * rt_name_owner: the container whose name is exactly @name, if any (true, its id in
+ * @id). Only names count: a new container's name may look like the prefix of
+ * another's id (`c2` and an id c2c8...), which mc_rt_resolve would match.
+ */
+bool rt_name_owner(const struct mc_rt_ctx *ctx, const char *name, char id[MC_RT_ID_LEN + 1])
+{
+	mc_autoclosedir DIR *d = opendir(ctx->state_root);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct rt_state st;
+
+		if (is_id(de->d_name) && rt_state_read(ctx, de->d_name, &st, NULL) == 0 &&
+		    !strcmp(st.name, name)) {
+			memcpy(id, de->d_name, MC_RT_ID_LEN + 1);
+			return true;
+		}
+	}
+	return false;
+}
+
 int mc_rt_resolve(const struct mc_rt_ctx *ctx, const char *ref, char id[MC_RT_ID_LEN + 1],
 		  struct mc_err *err)
 {

@@ -200,7 +200,13 @@ t_inspect_and_names() {
 	out=$("$M" run -d --name insp busybox true 2>&1) && fail "duplicate name accepted"
 	assert_contains "$out" "already in use"
 	assert_eq "insp" "$("$M" inspect "${id:0:8}" | jq -r '.[0].Name')"
-	"$M" rm -f insp >/dev/null
+	# A name that is the prefix of another container's id is free (only names
+	# clash), and refers to the container of that name.
+	local other
+	other=$("$M" run -d --name "${id:0:2}" busybox sleep 30)
+	assert_eq 64 "${#other}" "run --name ${id:0:2} beside $id"
+	assert_eq "$other" "$("$M" inspect "${id:0:2}" | jq -r '.[0].Id')"
+	"$M" rm -f "$other" insp >/dev/null
 }
 
 t_killed_monitor() {
