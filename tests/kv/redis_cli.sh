@@ -14,6 +14,9 @@ ktap_cleanup '[ -n "$SRV_PID" ] && kill -9 "$SRV_PID" 2>/dev/null; true'
 start_server() {
 	local dir=$1 i
 	shift
+	# Empty it first: the background shell truncates it only once it runs, and until
+	# then the previous server's "listening on" line would give a stale port.
+	: >"$tmp/server.out"
 	"$MC_BIN/kv-server" --port 0 --dir "$dir" "$@" >"$tmp/server.out" 2>"$tmp/server.err" &
 	SRV_PID=$!
 	for i in $(seq 1 100); do
@@ -177,6 +180,47 @@ t_expiry() {
 	stop_server
 }
 
+# Every commit path: the writer + sync threads (several loops, or always), the loop's
+# own pipelined commit (one loop), everysec and none. Replies, INCR across
+# connections, the right histograms, and acknowledged writes surviving a SIGKILL.
+t_commit_modes() {
+	local args n out
+	for args in "--threads 2" "--threads 2 --sync everysec" "--sync everysec" \
+		"--sync always" "--sync none" "--threads 3 --sync batch"; do
+		rm -rf "$tmp/d5"
+		# shellcheck disable=SC2086
+		start_server "$tmp/d5" $args
+		out=$(redis-benchmark -p "$PORT" -t set,incr,get -n 2000 -c 10 -P 4 -q 2>&1)
+		assert_contains "$out" "INCR:"
+		assert_not_contains "$out" "rror"
+		assert_eq "2000" "$(rc get counter:__rand_int__)"
+		for i in $(seq 1 100); do echo "SET m$i v$i"; done | rc >/dev/null
+		assert_eq "v77" "$(rc get m77)"
+		out=$(rc info | tr -d '\r')
+		n=$(sed -n 's/^commit_request_to_reply_us:count=\([0-9]*\),.*/\1/p' <<<"$out")
+		[ "${n:-0}" -ge 500 ] || fail "$args: $n write requests counted"
+		case "$args" in
+		--threads*)
+			n=$(sed -n 's/^commit_handoff_us:count=\([0-9]*\),.*/\1/p' <<<"$out")
+			[ "${n:-0}" -ge 500 ] || fail "$args: $n hand-offs to the writer"
+			;;
+		esac
+		case "$args" in
+		*everysec* | *none*) ;;
+		*)
+			rc set acked yes >/dev/null
+			kill -9 "$SRV_PID"
+			wait "$SRV_PID" 2>/dev/null || true
+			SRV_PID=
+			start_server "$tmp/d5" $args
+			assert_eq "yes" "$(rc get acked)"
+			assert_eq "v100" "$(rc get m100)"
+			;;
+		esac
+		stop_server
+	done
+}
+
 t_bad_flags() {
 	local out
 	out=$("$MC_BIN/kv-server" --port 99999 2>&1 || true)
@@ -192,5 +236,6 @@ ktap_run conformance t_conformance
 ktap_run benchmark_and_restart t_benchmark_and_restart
 ktap_run commit_info t_commit_info
 ktap_run expiry t_expiry
+ktap_run commit_modes t_commit_modes
 ktap_run bad_flags t_bad_flags
 ktap_finish
