@@ -367,6 +367,18 @@ int conn_file_send(struct mc_io_conn *c)
 {
 	size_t budget = FILE_BUDGET;
 
+	if ((c->flags & (CONN_SHUTDOWN | CONN_CORKED)) == CONN_SHUTDOWN) {
+		/*
+		 * The file is the last output: cork, so that sendfile's last partial
+		 * segment waits for the close and the FIN rides on it (one packet, and
+		 * the peer never sees the data without the FIN and closes first). The
+		 * close follows as soon as the segment is out; best-effort.
+		 */
+		int one = 1;
+		(void)setsockopt(c->fd, IPPROTO_TCP, TCP_CORK, &one, sizeof(one));
+		c->flags |= CONN_CORKED;
+	}
+
 	while (c->file_left) {
 		if (!budget)
 			return 0;

@@ -55,6 +55,7 @@ enum {
 	CONN_REDELIVER = 1 << 9,   /* resumed with unread input: call on_read again */
 	CONN_DEAD = 1 << 10,	   /* on the dead list */
 	CONN_NODELAY = 1 << 11,
+	CONN_CORKED = 1 << 12, /* TCP_CORK set for a shut-down conn's last file bytes */
 };
 
 struct mc_io_conn {

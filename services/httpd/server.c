@@ -240,6 +240,10 @@ void hconn_file_shared(struct hconn *hc, int fd, off_t off, uint64_t len,
 	}
 	/* Pipelined requests wait until the file is out (responses stay in order). */
 	mc_io_conn_pause_read(hc->c);
+	/* The last response: shut down now, so the FIN leaves with the file's last
+	 * bytes (libmcio corks it); request_done's shutdown is then a no-op. */
+	if (hc->close_after || hc->st->draining)
+		mc_io_conn_shutdown(hc->c);
 }
 
 void hconn_file(struct hconn *hc, int fd, off_t off, uint64_t len)

@@ -212,7 +212,8 @@ int mc_io_conn_write(struct mc_io_conn *c, const void *data, size_t len);
  * here). The fd is not taken: keep it open until on_drain (the segment is out) or
  * on_close. Until then writes and another sendfile return -EBUSY. A file shorter
  * than promised closes the conn with -EIO. Returns 0, -EPIPE once closing,
- * -EBUSY, -EINVAL.
+ * -EBUSY, -EINVAL. mc_io_conn_shutdown() right after it (the file is the last
+ * output) corks the socket, so that the FIN leaves with the file's last bytes.
  */
 int mc_io_conn_sendfile(struct mc_io_conn *c, int fd, off_t off, uint64_t len);
 /* mc_io_conn_wpending: bytes written (or queued by sendfile) not yet handed to the
