@@ -465,9 +465,10 @@ static void ic_sync_done(struct mc_io_loop *loop, int res, void *arg)
 		mc_log_error("fdatasync of the WAL: %s", mc_strerror(-r));
 		fail_requests(list, "ERR storage: WAL sync failed, writes may be lost");
 	}
-	reply_all(list);
+	/* The next sync first: the batches waiting for it need not wait for our sends. */
 	if (ic->wait_head)
 		ic_start_sync(ic);
+	reply_all(list);
 }
 
 /* Starts an fdatasync for the waiting requests; the caller checked for a free slot. */
