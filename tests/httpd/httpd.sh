@@ -354,6 +354,16 @@ t_sendfile() {
 	assert_eq 3 "$(grep -ao 'HTTP/1.1 200 OK' "$d/p" | wc -l)"
 	assert_eq '<h1>hello</h1>' "$(tail -n 1 "$d/p")"
 	[ "$(wc -c <"$d/p")" -gt $((65536 * 2 + 15)) ] || fail "pipelined bodies short: $(wc -c <"$d/p") bytes"
+	# Connection: close after a file (sent corked, the FIN on its last bytes): whole,
+	# and promptly (a cork left on would hold each tail for 200 ms: 4 s for 20).
+	local t0 t1
+	t0=$(date +%s%N)
+	for i in $(seq 10); do
+		curl -sf -H 'Connection: close' "$(url /64k.bin)" | cmp - "$WWW/64k.bin"
+		curl -sf -H 'Connection: close' "$(url /big.bin)" | cmp - "$WWW/big.bin"
+	done
+	t1=$(date +%s%N)
+	[ $(((t1 - t0) / 1000000)) -lt 3000 ] || fail "20 close responses took $(((t1 - t0) / 1000000)) ms"
 	local h
 	h=$(curl -sI "$(url /big.bin)")
 	assert_contains "$h" 'Content-Length: 3000000'
