@@ -67,8 +67,10 @@ fuzz: $(foreach f,$(FUZZ_RUN),$(O)/fuzz/$(f))
 	$(foreach f,$(FUZZ_RUN),@echo "fuzz: $(f) for $(FUZZ_TIME)s"$(newline)$(Q)mkdir -p $(O)/fuzz/corpus-$(f) && $(O)/fuzz/$(f) -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 $(O)/fuzz/corpus-$(f) $($(f)_FUZZ_CORPUS) 2>&1 | grep -E '^(stat::|INFO: Running|Done|==|SUMMARY|#[0-9]+ +DONE)' ; test $${PIPESTATUS[0]} -eq 0$(newline))
 
 # make bench [B=name]: runs the benchmark scripts (slow; results go to docs/benchmarks.md).
+# With B= only the named benchmarks' declared dependencies (name_BENCH_DEPS) are built, so
+# that a benchmark does not first compile every component on the cores it is about to time.
 BENCH_RUN := $(if $(B),$(subst $(comma), ,$(B)),$(BENCHES))
-bench: all $(foreach b,$(BENCH_RUN),$($(b)_BENCH_DEPS))
+bench: $(if $(B),,all) $(foreach b,$(BENCH_RUN),$($(b)_BENCH_DEPS))
 	$(Q)set -e; $(foreach b,$(BENCH_RUN),MC_BUILD=$(abspath $(O)) MC_SRC=$(TOP) $(TOP)/$($(b)_BENCH);)
 
 # docs/benchmarks.md is assembled from docs/benchmarks/*.md.

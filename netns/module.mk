@@ -19,4 +19,4 @@ netbench_LIBS := mcnetns mccommon
 netbench_LDLIBS = $(call pkg-libs,libmnl libnftnl jansson)
 BENCHES += netns
 netns_BENCH := bench/netns/run.sh
-netns_BENCH_DEPS := $(O)/bin/netbench
+netns_BENCH_DEPS := $(O)/bin/netbench $(O)/bin/mycontainer
