@@ -42,6 +42,6 @@ sleep 0.3
 "$M" exec demo ps
 "$M" stop -t 1 demo
 "$M" rm demo
-left=$(ls -A "$MC_ROOT" | grep -v '^\.lock$' || true)
+left=$(ls -A "$MC_ROOT" | grep -Ev '^\.(lock|warm)$' || true)
 [ -z "$left" ] || { echo "demo: state left behind: $left" >&2; exit 1; }
 step "done: everything removed"

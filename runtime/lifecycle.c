@@ -125,7 +125,7 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	rt_phase("run");
 	if (!o->detach)
 		rt_prime_start(&l);
-	rt_phase("warm-up started");
+	rt_phase("warm-up checked");
 	rt_new_id(l.st.id);
 	mc_strlcpy(l.st.name, o->name ? o->name : "", sizeof(l.st.name));
 	if (!o->name)

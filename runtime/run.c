@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -232,12 +234,50 @@ void rt_phase(const char *what)
  * raw syscall, and glibc in a child of a multi-threaded process would wait forever
  * for the vanished thread in setgroups/setresuid (its setxid broadcast).
  */
+/*
+ * The keeper: the background cleaner of a finished run keeps the migration lock warm
+ * for a while after the exit (prime_tail). STATE_ROOT/.warm holds the CLOCK_MONOTONIC
+ * time (ns, 8 bytes) until which a keeper writes; only the cleaner holding the
+ * file's flock does, the others move the deadline and leave. A run that sees at
+ * least PRIME_SKIP_NS left needs no warm-up helper of its own: the keeper attaches
+ * every 5 ms until the deadline, and our own cleaner moves it again after our exit.
+ * Wrong or stale contents only cost a grace period wait in the attach, never more.
+ */
+#define PRIME_SKIP_NS (30 * 1000 * 1000ULL)
+
+static int warm_open(const struct mc_rt_ctx *ctx, int flags)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/.warm", ctx->state_root);
+	return open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
+static uint64_t warm_deadline(int fd)
+{
+	uint64_t t = 0;
+
+	if (fd < 0 || pread(fd, &t, sizeof(t), 0) != (ssize_t)sizeof(t))
+		return 0;
+	return t;
+}
+
 void rt_prime_start(struct rt_launch *l)
 {
 	char path[PATH_MAX], pid[24];
 	int fd, n;
 
 	l->prime_pid = -1;
+	fd = warm_open(l->ctx, O_RDONLY);
+	if (fd >= 0) {
+		uint64_t until = warm_deadline(fd);
+
+		close(fd);
+		if (until > mc_time_mono_ns() + PRIME_SKIP_NS) {
+			rt_phase("warm-up kept by a cleaner");
+			return;
+		}
+	}
 	if (mc_cgroup_prime_path(path, sizeof(path), NULL) < 0)
 		return;
 	l->prime_pid = fork();
@@ -260,26 +300,59 @@ void rt_prime_start(struct rt_launch *l)
  * prime_tail: the background cleaner keeps the migration lock warm for a while after
  * the exit status went out, so that a run started right after this one (scripts, CI
  * loops) attaches without waiting for a grace period: the lock stays warm ~10-20 ms
- * after its last writer here, a write every 5 ms for 100 ms covers a run that starts
- * within that time. A run that starts later waits as usual. ~20 writes, each a no-op
- * migration of this process into its own cgroup.
+ * after its last writer here, a write every 5 ms until 100 ms after the last exit
+ * covers a run that starts within that time. A run that starts later waits as usual.
+ * One keeper at a time (see warm_open): back to back, every run used to leave its own
+ * cleaner writing for 100 ms, ~10 of them at once, each write taking the lock that
+ * every fork, clone and exit on the host reads.
  */
-#define PRIME_TAIL_WRITES 20
-#define PRIME_TAIL_NS (5 * 1000 * 1000)
+#define PRIME_TAIL_NS (100 * 1000 * 1000ULL)
+#define PRIME_TAIL_STEP_NS (5 * 1000 * 1000ULL)
 
-static void prime_tail(void)
+/* warm_extend: moves the deadline to 100 ms from now; returns .warm's fd or -1. */
+static int warm_extend(const struct mc_rt_ctx *ctx)
+{
+	uint64_t until = mc_time_mono_ns() + PRIME_TAIL_NS;
+	int wfd = warm_open(ctx, O_RDWR | O_CREAT);
+
+	if (wfd >= 0 && pwrite(wfd, &until, sizeof(until), 0) != (ssize_t)sizeof(until))
+		mc_log_debug("cleaner: .warm: %s", strerror(errno));
+	return wfd;
+}
+
+/* prime_tail: keeps the lock warm until the deadline in @wfd (closed here). */
+static void prime_tail(int wfd)
 {
 	char path[PATH_MAX], pid[24];
+	uint64_t own = mc_time_mono_ns() + PRIME_TAIL_NS;
 	int fd, n;
 
 	if (mc_cgroup_prime_path(path, sizeof(path), NULL) < 0)
-		return;
+		goto out;
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	for (int i = 0; i < PRIME_TAIL_WRITES && fd >= 0 && write(fd, pid, (size_t)n) >= 0; i++)
-		mc_time_sleep_ns(PRIME_TAIL_NS);
+	/* 2 s at most: runs may keep moving the deadline, our own time stays bounded. */
+	for (int i = 0; i < 400 && fd >= 0; i++) {
+		/* Another keeper writes until the deadline we set. */
+		if (wfd >= 0 && flock(wfd, LOCK_EX | LOCK_NB) < 0)
+			break;
+		if (write(fd, pid, (size_t)n) < 0)
+			break;
+		mc_time_sleep_ns(PRIME_TAIL_STEP_NS);
+		if (mc_time_mono_ns() < (wfd >= 0 ? warm_deadline(wfd) : own))
+			continue;
+		if (wfd < 0)
+			break;
+		/* Let go, then look again: a run may have moved it while we held the lock. */
+		flock(wfd, LOCK_UN);
+		if (mc_time_mono_ns() >= warm_deadline(wfd))
+			break;
+	}
 	if (fd >= 0)
 		close(fd);
+out:
+	if (wfd >= 0)
+		close(wfd);
 }
 
 void rt_prime_join(struct rt_launch *l)
@@ -362,11 +435,18 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
 {
 	int lk = l->st.auto_rm ? -1 : rt_lock(l->ctx, l->st.id, NULL);
+	/*
+	 * The deadline moves here, not in the cleaner: at nice 10 on a busy host it may
+	 * start late, and a run starting meanwhile would fork a helper for nothing.
+	 */
+	int wfd = warm_extend(l->ctx);
 	pid_t pid;
 
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
+		if (wfd >= 0)
+			close(wfd);
 		rt_unlock(lk);
 		return false;
 	}
@@ -388,7 +468,13 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 			dup2(nul, fd);
 		release_rest(l, cg, net_attached);
 		rt_unlock(lk);
-		prime_tail();
+		/*
+		 * Back to normal priority for the keeping, a few µs of CPU every 5 ms: a
+		 * starved keeper lets the lock go cold under the next run, which trusted it.
+		 */
+		if (setpriority(PRIO_PROCESS, 0, 0) < 0)
+			mc_log_debug("cleaner: setpriority: %s", strerror(errno));
+		prime_tail(wfd);
 		_exit(0);
 	}
 	/*
@@ -396,6 +482,8 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 	 * run yet): a caller that kills our group once we exited must not hit it.
 	 */
 	setpgid(pid, pid);
+	if (wfd >= 0)
+		close(wfd);
 	/* The lock is the open file's: the child's copy keeps it held. */
 	rt_unlock(lk);
 	mc_cgroup_free(cg);

@@ -190,6 +190,24 @@ t_dist_image_runs_dynamic_programs() {
 	"$M" image rm dist >/dev/null
 }
 
+# Back to back, the cgroup v1 migration lock is kept warm by one cleaner (the last
+# run's deadline in $MC_ROOT/.warm): the next run forks no warm-up helper of its own;
+# a run after the deadline (100 ms after the last exit) does.
+t_lock_kept_warm_between_runs() {
+	local out
+	ls -d /sys/fs/cgroup/memory/ >/dev/null 2>&1 || { skip "no cgroup v1 memory hierarchy: no migration lock to warm"; return; }
+	"$M" run --rm busybox true
+	out=$(MC_RT_TRACE=1 "$M" run --rm busybox true 2>&1)
+	assert_contains "$out" "warm-up kept by a cleaner"
+	assert_eq 8 "$(stat -c %s "$MC_ROOT/.warm")" "deadline file size"
+	sleep 0.3
+	out=$(MC_RT_TRACE=1 "$M" run --rm busybox true 2>&1)
+	assert_not_contains "$out" "warm-up kept by a cleaner"
+	# No keeper outlives its deadline by much (2 s bound).
+	sleep 0.5
+	assert_eq "" "$(our_processes)"
+}
+
 ktap_run pid1_and_no_host_pids t_pid1
 ktap_run hostname_isolated t_hostname
 ktap_run own_root_mounts_do_not_leak t_own_root_and_mounts_do_not_leak
@@ -206,4 +224,5 @@ ktap_run cpu_quota_throttles t_cpu_quota_throttles
 ktap_run user_namespace t_userns
 ktap_run dist_image_runs_dynamic_programs t_dist_image_runs_dynamic_programs
 ktap_run preloaded_malloc_in_dist_image t_preloaded_malloc
+ktap_run lock_kept_warm_between_runs t_lock_kept_warm_between_runs
 ktap_finish
