@@ -42,15 +42,6 @@ static bool brk_failed;
 static bool brk_failed = true;
 #endif
 
-uint32_t mcm_block_hash(const struct mcm_block *b)
-{
-	uint64_t x = (uintptr_t)b ^ ((uint64_t)b->units << 21) ^ ((uint64_t)b->flags << 53) ^
-		     ((uint64_t)b->arena << 37);
-
-	x *= 0x9e3779b97f4a7c15ull;
-	return (uint32_t)(x >> 32) ^ 0xa110c8edu;
-}
-
 static inline struct mcm_block *blk_next(struct mcm_block *b)
 {
 	return (struct mcm_block *)((char *)b + (size_t)b->units * 16);
