@@ -6,7 +6,8 @@
 # Env: KV_BENCH_NUM (default 1000000), KV_BENCH_SYNC_NUM (writes per thread with
 # sync on, default 250), KV_BENCH_SYNC_THREADS (default 8), KV_BENCH_REQS (100000),
 # KV_BENCH_ROUNDS (rounds of the server part, default 3), KV_BENCH_SYNC_ROUNDS (rounds
-# of the sync-on part, default 7: fdatasync latency on a shared VM swings 10x).
+# of the sync-on part, default 7: fdatasync latency on a shared VM swings 10x),
+# KV_BENCH_ENGINE_ROUNDS (rounds of the sync-off engine part, default 3).
 set -euo pipefail
 : "${MC_BUILD:?run through make bench B=kv}"
 BIN=$MC_BUILD/bin
@@ -16,6 +17,7 @@ STHR=${KV_BENCH_SYNC_THREADS:-8}
 REQS=${KV_BENCH_REQS:-100000}
 SROUNDS=${KV_BENCH_ROUNDS:-3}
 SYROUNDS=${KV_BENCH_SYNC_ROUNDS:-7}
+EROUNDS=${KV_BENCH_ENGINE_ROUNDS:-3}
 BENCHES=fillseq,fillrandom,overwrite,readrandom,readseq,deleterandom
 tmp=$(mktemp -d "${TMPDIR:-/var/tmp}/kv-bench.XXXXXX")
 pids=()
@@ -27,12 +29,25 @@ cleanup() {
 trap cleanup EXIT
 
 echo "# kv bench $(date -u +%FT%TZ) on $(nproc) cores, $(uname -r), load: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "## engines, sync off: num=$NUM key=16 value=100 write_buffer=4MiB, no compression, bloom 10 bits/key"
-"$BIN/kv-bench" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/mckv"
-"$BIN/kv-bench-leveldb" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/leveldb"
-db_bench --benchmarks=$BENCHES --num="$NUM" --key_size=16 --value_size=100 \
-	--compression_type=none --write_buffer_size=4194304 --bloom_bits=10 --db="$tmp/rocksdb" \
-	--threads=1 --sync=0 2>&1 | grep -E '^(fillseq|fillrandom|overwrite|readrandom|readseq|deleterandom) '
+echo "## engines, sync off: num=$NUM key=16 value=100 write_buffer=4MiB, no compression, bloom 10 bits/key ($EROUNDS rounds, order alternating)"
+engine() {
+	case $1 in
+	mckv) "$BIN/kv-bench" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/mckv" | sed 's/^/mckv     /' ;;
+	leveldb) "$BIN/kv-bench-leveldb" --benchmarks=$BENCHES --num="$NUM" --db="$tmp/leveldb" |
+		sed 's/^/leveldb  /' ;;
+	rocksdb) db_bench --benchmarks=$BENCHES --num="$NUM" --key_size=16 --value_size=100 \
+		--compression_type=none --write_buffer_size=4194304 --bloom_bits=10 --db="$tmp/rocksdb" \
+		--threads=1 --sync=0 2>&1 |
+		grep -E '^(fillseq|fillrandom|overwrite|readrandom|readseq|deleterandom) ' |
+		sed 's/^/rocksdb  /' ;;
+	esac
+	rm -rf "${tmp:?}/$1"
+}
+for round in $(seq "$EROUNDS"); do
+	echo "# engine round $round, load: $(cut -d' ' -f1-3 /proc/loadavg)"
+	if [ $((round % 2)) = 1 ]; then order="mckv leveldb rocksdb"; else order="rocksdb leveldb mckv"; fi
+	for e in $order; do engine "$e"; done
+done
 echo "## engines, sync on: fillrandom, $STHR threads x $SNUM writes, each write durable on return ($SYROUNDS rounds, interleaved)"
 for round in $(seq "$SYROUNDS"); do
 	"$BIN/kv-bench" --benchmarks=fillrandom --num="$SNUM" --threads="$STHR" --sync=1 \
@@ -73,6 +88,16 @@ for round in $(seq "$SROUNDS"); do
 	done
 	"$BIN/kv-fsync-probe" "$tmp/probe" 1
 done
+# The same device sync while redis-benchmark -P 1 drives redis: the CPU and I/O pressure
+# the batch SET runs see (the client holds about one core), for comparison with the
+# server's own commit_fdatasync_us.
+redis-benchmark -p $port_redis -t set -n 10000000 -c 50 -q >/dev/null 2>&1 &
+load_pid=$!
+pids+=($load_pid)
+sleep 0.3
+printf 'under client load: '
+"$BIN/kv-fsync-probe" "$tmp/probe" 1
+kill "$load_pid" 2>/dev/null || true
 echo "kv-server(batch) group commit: $(redis-cli -p $port_kv info persistence | tr -d '\r' |
 	grep -E '^wal_s' | tr '\n' ' ')"
-redis-cli -p $port_kv info | tr -d '\r' | grep -E '^commit_(fdatasync|sync_writes|wait|request)'
+redis-cli -p $port_kv info | tr -d '\r' | grep -E '^commit_(fdatasync|sync_requests|wait|request)'
