@@ -281,6 +281,8 @@ struct rt_launch {
 	bool defer_cleanup;
 	/* the cgroup migration lock warm-up helper (rt_prime_start), -1: none */
 	pid_t prime_pid;
+	/* the container's mount namespace, held until release_rest (-1: none) */
+	int mntns_fd;
 	/* detached with a terminal: its initial size (0: leave the default) */
 	unsigned short tty_rows, tty_cols;
 };

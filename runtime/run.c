@@ -407,6 +407,12 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 	struct mc_rootfs_overlay ov;
 	struct mc_err e = { 0 };
 
+	/* First: the mounts go away with the namespace, before the layers under them. */
+	if (l->mntns_fd >= 0) {
+		close(l->mntns_fd);
+		l->mntns_fd = -1;
+	}
+	rt_phase("mount namespace released");
 	/* Best-effort: a cgroup that will not go away is reported; `rm` retries. */
 	if (mc_cgroup_destroy(cg, &e) < 0)
 		mc_log_warn("remove cgroup: %s", e.msg);
@@ -506,6 +512,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	enum mc_cgroup_version cgv;
 
 	*oom = false;
+	l->mntns_fd = -1;
 	rt_phase("launch");
 	if (c->lower) {
 		uid_t owner = 0;
@@ -592,6 +599,19 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	sv[1] = -1;
 
 	rt_phase("cloned");
+	/*
+	 * A reference to the container's mount namespace: when the container exits, its
+	 * mounts (overlay, /dev, proc, the masks) are not torn down in its exit, which
+	 * the exit status waits for (every unmount batch ends in an expedited RCU grace
+	 * period), but when release_rest drops this, after the status went out.
+	 * Best-effort: without it the exit does the work itself.
+	 */
+	{
+		char nspath[64];
+
+		snprintf(nspath, sizeof(nspath), "/proc/%d/ns/mnt", (int)f.pid);
+		l->mntns_fd = open(nspath, O_RDONLY | O_CLOEXEC);
+	}
 	/* The id maps first: the child's setup runs as root of its user namespace. */
 	if (flags & CLONE_NEWUSER) {
 		if (write_idmap(f.pid, "uid_map", c->uid_maps, c->n_uid_maps, err) < 0 ||
@@ -734,6 +754,10 @@ out_kill:
 	kill(f.pid, SIGKILL);
 	while (waitpid(f.pid, NULL, 0) < 0 && errno == EINTR)
 		;
+	if (l->mntns_fd >= 0) {
+		close(l->mntns_fd);
+		l->mntns_fd = -1;
+	}
 	if (net_attached && net_hook.detach)
 		net_hook.detach(l->st.id, c->network, net_hook.arg);
 	if (f.master >= 0)
