@@ -176,6 +176,10 @@ int mc_queue_push(struct mc_queue *q, void *item)
 			struct seg *ns = seg_new(item, k);
 			if (!ns)
 				return -ENOMEM;
+			/* Read before publishing: once the CAS below links ns, consumers
+			 * may drain it, pass it and free it while we are preempted, and
+			 * no hazard of ours protects it until the next push. */
+			unsigned long ns_serial = ns->serial;
 			struct seg *expect = NULL;
 			/* Release publishes ns's init (and the item in slot 0) to whoever
 			 * follows next with acquire. */
@@ -193,7 +197,7 @@ int mc_queue_push(struct mc_queue *q, void *item)
 				 * which the next push's hazard_hold checks (pointer and
 				 * serial): until then it is a plain record. */
 				*cl = (struct hazard_claim){
-					.seg = ns, .serial = ns->serial, .idx = 1, .end = k, .k = k
+					.seg = ns, .serial = ns_serial, .idx = 1, .end = k, .k = k
 				};
 				break;
 			}
