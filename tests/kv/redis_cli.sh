@@ -181,12 +181,14 @@ t_expiry() {
 }
 
 # Every commit path: the writer + sync threads (several loops, or always), the loop's
-# own pipelined commit (one loop), everysec and none. Replies, INCR across
-# connections, the right histograms, and acknowledged writes surviving a SIGKILL.
+# own commit (one loop; fdatasync inline or as IORING_OP_FSYNC), everysec and none.
+# Replies, INCR across connections, the right histograms, and acknowledged writes
+# surviving a SIGKILL.
 t_commit_modes() {
 	local args n out
 	for args in "--threads 2" "--threads 2 --sync everysec" "--sync everysec" \
-		"--sync always" "--sync none" "--threads 3 --sync batch"; do
+		"--sync always" "--sync none" "--threads 3 --sync batch" "--fdatasync inline" \
+		"--fdatasync uring" "--backend epoll"; do
 		rm -rf "$tmp/d5"
 		# shellcheck disable=SC2086
 		start_server "$tmp/d5" $args
@@ -227,6 +229,8 @@ t_bad_flags() {
 	assert_contains "$out" "kv-server: --port: invalid value \`99999\`"
 	assert_status 64 "$MC_BIN/kv-server" --sync sometimes
 	assert_status 64 "$MC_BIN/kv-server" --threads 0
+	out=$("$MC_BIN/kv-server" --fdatasync later 2>&1 || true)
+	assert_contains "$out" "kv-server: --fdatasync: unknown mode \`later\`"
 	: >"$tmp/notadir"
 	out=$("$MC_BIN/kv-server" --port 0 --dir "$tmp/notadir" 2>&1 || true)
 	assert_contains "$out" "kv-server: open database:"

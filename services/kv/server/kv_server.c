@@ -76,6 +76,7 @@ struct srv {
 
 	struct kv_commit_stats st;
 	struct inline_commit *ic; /* one loop: it runs the writes itself (see there) */
+	bool sync_async;	  /* --fdatasync uring: IORING_OP_FSYNC, not on the loop */
 };
 
 struct wreq {
@@ -110,14 +111,16 @@ struct client {
  *            SETs join one pending batch); its replies wait in the request
  *   end of the loop iteration (a zero-delay timer): the pending batch is written
  *            to the WAL as one record (write(2), page cache only)
- *   then, if no fdatasync is in flight, one is submitted to io_uring
- *            (IORING_OP_FSYNC, datasync) for everything written so far; batches
- *            written while it runs wait for the next one, submitted from its
- *            completion; the completion sends the replies it covers
+ *   then one fdatasync covers everything written so far: by default the loop
+ *            calls it itself (--fdatasync inline) and sends the replies it covers
+ *            when it returns; with --fdatasync uring it is an IORING_OP_FSYNC,
+ *            batches written while it runs wait for the next one, submitted from
+ *            its completion, which sends the replies
  *
- * So the loop never blocks on the disk, a sync starts the moment the previous one
- * ends, and requests never wait for a linger. (The epoll backend runs the fsync
- * inline: correct, without the overlap.)
+ * Either way a sync starts the moment the previous one ends, it covers everything
+ * read before it started, and requests never wait for a linger. Inline blocks the
+ * loop for one device flush, which measured faster on 2 busy cores than the io-wq
+ * worker's overlap (see ic_start_sync).
  */
 /*
  * fdatasyncs in flight at once. 2 was measured worse than 1 (redis-benchmark -P 1:
@@ -507,8 +510,16 @@ static void ic_start_sync(struct inline_commit *ic)
 	sl->busy = true;
 	sl->t0 = now;
 	ic->nsyncing++;
-	if (mc_io_file_fsync(ic->loop, sl->ticket.fd, true, ic_sync_done, sl) < 0)
-		/* No memory for the async op: sync right here rather than fail. */
+	/*
+	 * Inline (the default): the loop itself blocks in fdatasync. Requests that
+	 * arrive meanwhile could not join this sync anyway, and on a busy 2-core box
+	 * the io-wq hop costs more than the overlap gains: the worker and then the
+	 * loop each wait for a core (schedstat, redis-benchmark SET -P 1: 70 + 115 us
+	 * of run-queue wait per sync; in-server fdatasync p50 223 us vs 127 us inline).
+	 * Nesting is bounded: ic_sync_done writes only what was read before it.
+	 */
+	if (!s->sync_async || mc_io_file_fsync(ic->loop, sl->ticket.fd, true, ic_sync_done, sl) < 0)
+		/* Inline, or no memory for the async op: sync right here rather than fail. */
 		ic_sync_done(ic->loop, fdatasync(sl->ticket.fd) < 0 ? -errno : 0, sl);
 }
 
@@ -817,7 +828,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: " PROG " [--port N] [--bind ADDR] [--dir PATH] [--sync none|batch|always]\n"
 		"                 [--threads N] [--memtable-entries N] [--memtable-size SIZE]\n"
-		"                 [--backend auto|uring|epoll]\n"
+		"                 [--backend auto|uring|epoll] [--fdatasync inline|uring]\n"
 		"  --port N            TCP port (default 6379; 0 picks a free one, printed)\n"
 		"  --bind ADDR         address to listen on (default 127.0.0.1)\n"
 		"  --dir PATH          database directory (default ./kv-data)\n"
@@ -825,6 +836,8 @@ static void usage(FILE *f)
 		"                      always: one fdatasync per write; everysec: reply after\n"
 		"                      write(2), fdatasync once a second; none: no fdatasync\n"
 		"  --threads N         event loop threads (default 1)\n"
+		"  --fdatasync MODE    batch with one loop: inline (the loop calls fdatasync,\n"
+		"                      default) or uring (IORING_OP_FSYNC, overlapping the loop)\n"
 		"  --memtable-entries N / --memtable-size SIZE   flush thresholds (0: none)\n");
 }
 
@@ -848,6 +861,7 @@ int main(int argc, char **argv)
 		{ "memtable-entries", required_argument, NULL, 'e' },
 		{ "memtable-size", required_argument, NULL, 'm' },
 		{ "backend", required_argument, NULL, 'B' },
+		{ "fdatasync", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -861,7 +875,7 @@ int main(int argc, char **argv)
 	mc_log_set_prog(PROG);
 	mc_kv_options_init(&opt);
 	opt.memtable_max_entries = 0; /* the server flushes by size: 4 MiB memtables */
-	while ((c = getopt_long(argc, argv, "p:b:d:s:t:e:m:B:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:b:d:s:t:e:m:B:F:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint("--port", optarg, 65535, &port) < 0)
@@ -914,6 +928,16 @@ int main(int argc, char **argv)
 		case 'B':
 			if (mc_io_backend_parse(optarg, &s.lo.backend) < 0) {
 				fprintf(stderr, PROG ": --backend: unknown backend `%s`\n", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'F':
+			if (strcmp(optarg, "inline") == 0)
+				s.sync_async = false;
+			else if (strcmp(optarg, "uring") == 0)
+				s.sync_async = true;
+			else {
+				fprintf(stderr, PROG ": --fdatasync: unknown mode `%s`\n", optarg);
 				return EX_USAGE;
 			}
 			break;
