@@ -49,6 +49,9 @@ mkbundle() { # DIR JQ-FILTER
 }
 mkbundle "$tmp/crun-net" '.'
 mkbundle "$tmp/crun-nonet" '.linux.namespaces |= map(select(.type != "network"))'
+# The image build just wrote the rootfs and the object store: flush it now, not
+# during the first round (its writeback slowed down whichever runtime came first).
+sync
 
 echo "# runtime benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds x $RUNS runs"
