@@ -27,6 +27,26 @@ t_invalid_free_block() { expect_abort invalid-free-block "invalid pointer"; }
 t_overwritten_header() { expect_abort overwrite-header "invalid pointer or overwritten block header"; }
 t_overflow_into_next() { expect_abort overflow-next "header of the next block overwritten"; }
 
+# The same without MCMALLOC_CHECK: block headers are always checked on free.
+expect_abort_default() {
+	local rc=0 ptr
+	env -u MCMALLOC_CHECK "$MISUSE" "$1" >"$ALLOC_TMP/out" 2>"$ALLOC_TMP/err" || rc=$?
+	ptr=$(head -1 "$ALLOC_TMP/out")
+	cat "$ALLOC_TMP/err"
+	assert_eq 134 "$rc" "exit status of $1 (SIGABRT)"
+	assert_not_contains "$(cat "$ALLOC_TMP/out")" survived
+	assert_contains "$(cat "$ALLOC_TMP/err")" "mcmalloc: free() $ptr: $2"
+}
+
+t_default_mode_catches_block_misuse() {
+	expect_abort_default double-free-block "double free"
+	expect_abort_default double-free-big "double free"
+	expect_abort_default invalid-free-block "invalid pointer"
+	expect_abort_default overwrite-header "invalid pointer or overwritten block header"
+	expect_abort_default zero-header "invalid pointer or overwritten block header"
+	expect_abort_default copied-header "invalid pointer or overwritten block header"
+}
+
 t_correct_program_passes() {
 	assert_eq ok "$(MCMALLOC_CHECK=1 "$MISUSE" ok)"
 }
@@ -78,6 +98,7 @@ ktap_run double_free_block t_double_free_block
 ktap_run invalid_free_small t_invalid_free_small
 ktap_run invalid_free_block t_invalid_free_block
 ktap_run overwritten_header t_overwritten_header
+ktap_run default_mode_catches_block_misuse t_default_mode_catches_block_misuse
 ktap_run overflow_into_next t_overflow_into_next
 ktap_run correct_program_passes t_correct_program_passes
 ktap_run bad_option t_bad_option

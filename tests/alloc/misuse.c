@@ -35,6 +35,27 @@ int main(int argc, char **argv)
 		printf("%p\n", (void *)q);
 		memset(p, 0x41, mc_malloc_usable_size(p) + 16);
 		mc_free(q);
+	} else if (!strcmp(how, "zero-header") || !strcmp(how, "copied-header")) {
+		/*
+		 * The 16-byte block header just before q zeroed, or replaced by p's (valid
+		 * fields, valid check for p's address): the header check must fail at q.
+		 */
+		p = mc_malloc(40000);
+		char *q = mc_malloc(40000);
+		printf("%p\n", (void *)q);
+		if (how[0] == 'z')
+			memset(q - 16, 0, 16);
+		else
+			memcpy(q - 16, p - 16, 16);
+		mc_free(q);
+	} else if (!strcmp(how, "double-free-big")) {
+		/* A 1 MiB block from an arena once the mmap threshold has adapted past it. */
+		p = mc_malloc(1 << 20);
+		mc_free(p);
+		p = mc_malloc(1 << 20);
+		printf("%p\n", (void *)p);
+		mc_free(p);
+		mc_free(p);
 	} else if (!strcmp(how, "overflow-next")) {
 		p = mc_malloc(40000);
 		char *q = mc_malloc(40000);
