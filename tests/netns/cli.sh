@@ -22,7 +22,10 @@ ktap_cleanup cleanup
 ip link set lo up
 "${MC[@]}" image build busybox >/dev/null 2>&1 || ktap_skip_all "cannot build the busybox image"
 
-veths() { ip -o link show | grep -c ': mcv' || true; }
+# veths: host ends of container links on this test's bridge. Only ours: other
+# networks on the host (another collection's, another engineer's) have their own
+# mcv* links at any time; ours stay enslaved to mc-raftnet until they are deleted.
+veths() { ip -o link show master mc-raftnet 2>/dev/null | grep -c ': mcv' || true; }
 
 # eventually CMD...: retries CMD for up to 5 s. A foreground `run --rm` reports the
 # exit status before its background cleaner has detached it from the network.
