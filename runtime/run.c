@@ -490,6 +490,11 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 	setpgid(pid, pid);
 	if (wfd >= 0)
 		close(wfd);
+	/* The cleaner's copy is the one that counts now. */
+	if (l->mntns_fd >= 0) {
+		close(l->mntns_fd);
+		l->mntns_fd = -1;
+	}
 	/* The lock is the open file's: the child's copy keeps it held. */
 	rt_unlock(lk);
 	mc_cgroup_free(cg);
