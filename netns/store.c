@@ -210,15 +210,26 @@ static int write_replace(const char *path, const char *data, size_t len, struct 
 	return 0;
 }
 
-/* A fresh NAME.ep with @json in slot 0 and room for both slots to grow. */
-static int ep_create(const char *path, const char *json, size_t len, struct mc_err *err)
+/*
+ * A fresh NAME.ep with @json and room for both slots to grow. With @prev (the
+ * version it replaces, generation @prev_gen), that one goes into slot 0 and @json
+ * into slot 1 one generation later: the file holds the previous version whole after
+ * a growth too, as after any other save, so a damaged newest slot still falls back.
+ */
+static int ep_create(const char *path, const char *prev, size_t prev_len, uint64_t prev_gen,
+		     const char *json, size_t len, struct mc_err *err)
 {
-	size_t slot = epslot_size_for(len);
+	size_t slot = epslot_size_for(MC_MAX(len, prev ? prev_len : 0));
 	mc_autofree char *img = calloc(2, slot);
 
 	if (!img)
 		return mc_err_set(err, ENOMEM, "write `%s`", path);
-	epslot_fill(img, 1, json, len);
+	if (prev) {
+		epslot_fill(img, prev_gen, prev, prev_len);
+		epslot_fill(img + slot, prev_gen + 1, json, len);
+	} else {
+		epslot_fill(img, 1, json, len);
+	}
 	return write_replace(path, img, 2 * slot, err);
 }
 
@@ -251,18 +262,19 @@ static int ep_save(struct net_store *st, const char *name, const char *json, siz
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0 || sb.st_size < 2 * (off_t)EPSLOT_MIN ||
 	    sb.st_size > (off_t)EP_FILE_MAX)
-		return ep_create(path, json, len, err);
+		return ep_create(path, NULL, 0, 0, json, len, err);
 	slot = (size_t)sb.st_size / 2;
-	if (n > slot)
-		return ep_create(path, json, len, err); /* grows: both slots, new file */
 	img = malloc((size_t)sb.st_size);
 	if (!img)
 		return mc_err_set(err, ENOMEM, "write `%s`", path);
 	if (pread(fd, img, (size_t)sb.st_size, 0) != sb.st_size)
-		return ep_create(path, json, len, err);
+		return ep_create(path, NULL, 0, 0, json, len, err);
 	idx = epslot_pick(img, (size_t)sb.st_size, &cur, &cur_len, &gen);
 	if (idx < 0)
-		return ep_create(path, json, len, err);
+		return ep_create(path, NULL, 0, 0, json, len, err);
+	/* Grows: a new file (rename), holding the current version beside the new one. */
+	if (n > slot)
+		return ep_create(path, cur, cur_len, gen, json, len, err);
 	buf = malloc(n);
 	if (!buf)
 		return mc_err_set(err, ENOMEM, "write `%s`", path);
@@ -295,7 +307,7 @@ int store_save(struct net_store *st, const struct net_record *r, bool durable, s
 		return ret;
 	if (ep_path(st, r->name, ep, sizeof(ep)) < 0)
 		return mc_err_setx(err, ENAMETOOLONG, "network path too long");
-	return ep_create(ep, json, strlen(json), err);
+	return ep_create(ep, NULL, 0, 0, json, strlen(json), err);
 }
 
 int store_remove(struct net_store *st, const char *name, struct mc_err *err)
