@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,11 +66,22 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *fd)
 
 	if (fd)
 		*fd = -1;
-	do
+	/*
+	 * ECONNRESET once: a peer that closed with our packets unread (a child that
+	 * failed before reading JOINED) sets a socket error that a SEQPACKET recv
+	 * reports before the packets the peer queued, its RT_SYNC_ERR among them. The
+	 * report clears the error; the next recv returns them, then EOF.
+	 */
+	for (bool reset_seen = false;;) {
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return -errno;
+		if (n >= 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno != ECONNRESET || reset_seen)
+			return -errno;
+		reset_seen = true;
+	}
 	if (n == 0)
 		return 0;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {

@@ -2,7 +2,7 @@
 # tests/runtime: the container runtime end to end through the mycontainer CLI (as
 # root, with state and data roots in a temporary directory), plus config unit tests.
 COLLECTIONS += runtime
-TESTS_runtime_PROGS := config seccomp_cache passwd
+TESTS_runtime_PROGS := config seccomp_cache passwd sync
 TESTS_runtime_SCRIPTS := run.sh lifecycle.sh
 TESTS_runtime_HELPERS := sc_probe
 TESTS_runtime_LIBS := mcrt mcrootfs mcimgstore mcgit mccgroup mccommon
