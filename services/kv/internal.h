@@ -151,6 +151,7 @@ struct kv_mt_node {
 	uint32_t vlen;
 	uint8_t kind;
 	uint8_t height;
+	_Atomic(struct kv_mt_node *) hnext;  /* next node in the same hash bucket (older) */
 	_Atomic(struct kv_mt_node *) next[]; /* height entries, then key, then value */
 };
 
@@ -177,6 +178,8 @@ struct kv_memtable {
 	atomic_int max_height; /* written by the writer only */
 	atomic_int refs;
 	uint64_t wal_num; /* the WAL this memtable's writes go to */
+	/* Point-lookup index: KV_MT_BUCKETS chains, newest node of a key first. */
+	_Atomic(struct kv_mt_node *) *buckets;
 };
 
 struct kv_memtable *kv_mt_new(uint64_t wal_num);

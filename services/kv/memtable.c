@@ -8,6 +8,12 @@
  *
  * Insert and search are O(log n) expected (p = 1/4, at most 12 levels: good up to
  * ~16M entries per memtable, far beyond any flush threshold we use).
+ *
+ * Point lookups (kv_mt_get, every GET) do not walk the skiplist: a chained hash
+ * index over the same nodes finds the newest entry of a key in about one cache miss
+ * instead of the skiplist's ~2 per level (perf, 100k random keys, GET -P 16: the
+ * skiplist search was 38% of kv-server's CPU). Same publication rule: a node is
+ * complete before a release store puts it at the head of its chain.
  */
 #include "internal.h"
 
@@ -15,6 +21,12 @@
 #include <stdlib.h>
 
 #define ARENA_CHUNK (256u * 1024)
+/*
+ * Fixed bucket count (the index never resizes, so readers need no lock): 512 KiB of
+ * lazily zeroed pages per memtable; chains stay ~1-2 long up to ~100k entries, which
+ * a 4 MiB write buffer of small values reaches, and degrade gently beyond.
+ */
+#define KV_MT_BUCKETS (1u << 16)
 
 struct kv_arena_chunk {
 	struct kv_arena_chunk *next;
@@ -59,6 +71,7 @@ static struct kv_mt_node *node_new(struct kv_memtable *m, int height, uint64_t s
 	n->vlen = (uint32_t)vlen;
 	n->kind = (uint8_t)kind;
 	n->height = (uint8_t)height;
+	atomic_init(&n->hnext, NULL);
 	for (int i = 0; i < height; i++)
 		atomic_init(&n->next[i], NULL);
 	if (klen)
@@ -75,7 +88,15 @@ struct kv_memtable *kv_mt_new(uint64_t wal_num)
 	if (!m)
 		return NULL;
 	m->head = node_new(m, KV_MT_MAX_HEIGHT, 0, 0, NULL, 0, NULL, 0);
-	if (!m->head) {
+	m->buckets = calloc(KV_MT_BUCKETS, sizeof(*m->buckets));
+	if (!m->head || !m->buckets) {
+		free(m->buckets);
+		while (m->chunks) {
+			struct kv_arena_chunk *c = m->chunks;
+
+			m->chunks = c->next;
+			free(c);
+		}
 		free(m);
 		return NULL;
 	}
@@ -104,6 +125,7 @@ void kv_mt_unref(struct kv_memtable *m)
 		m->chunks = c->next;
 		free(c);
 	}
+	free(m->buckets);
 	free(m);
 }
 
@@ -178,17 +200,29 @@ int kv_mt_add(struct kv_memtable *m, uint64_t seq, int kind, const void *k, size
 		/* Release: publishes the node's contents to readers (acquire in next_at). */
 		atomic_store_explicit(&prev[i]->next[i], n, memory_order_release);
 	}
+	/*
+	 * Hash chain: entries arrive in seq order (one writer), so the newest node of a
+	 * key is the first match in its chain. Release as for the skiplist links.
+	 */
+	_Atomic(struct kv_mt_node *) *b = &m->buckets[kv_hash(k, klen) & (KV_MT_BUCKETS - 1)];
+
+	atomic_store_explicit(&n->hnext, atomic_load_explicit(b, memory_order_relaxed),
+			      memory_order_relaxed);
+	atomic_store_explicit(b, n, memory_order_release);
 	atomic_fetch_add_explicit(&m->entries, 1, memory_order_relaxed);
 	return 0;
 }
 
 int kv_mt_get(struct kv_memtable *m, const void *k, size_t klen, const struct kv_mt_node **node)
 {
-	struct kv_mt_node *n = find_ge(m, k, klen, UINT64_MAX, NULL);
+	struct kv_mt_node *n = atomic_load_explicit(
+		&m->buckets[kv_hash(k, klen) & (KV_MT_BUCKETS - 1)], memory_order_acquire);
 
-	if (n && kv_cmp(kv_mt_key(n), n->klen, k, klen) == 0) {
-		*node = n;
-		return 1;
+	for (; n; n = atomic_load_explicit(&n->hnext, memory_order_acquire)) {
+		if (n->klen == klen && memcmp(kv_mt_key(n), k, klen) == 0) {
+			*node = n;
+			return 1;
+		}
 	}
 	return 0;
 }
