@@ -110,6 +110,57 @@ TEST_F(db, delete_and_overwrite_across_flushes)
 	mc_buf_release(&v);
 }
 
+/*
+ * Point lookups use the memtable's hash index (fixed 65536 buckets): with 200,000
+ * keys in one memtable every chain holds several keys, and each key has three
+ * versions (put, overwrite, some deleted): a GET must see exactly the newest.
+ */
+TEST_F(db, memtable_hash_chains_return_newest_version)
+{
+	struct mc_kv_options o = kvt_opts(0, MC_KV_SYNC_NONE);
+	struct mc_err err = { 0 };
+	struct mc_buf v = MC_BUF_INIT;
+	struct mc_kv *kv;
+	struct mc_kv_stats st;
+	char k[32], want[32];
+	enum {
+		N = 200000
+	};
+
+	o.memtable_max_bytes = 256u << 20;
+	ASSERT_OK(mc_kv_open(self->dir, &o, &kv, &err));
+	for (int pass = 0; pass < 3; pass++) {
+		for (int i = 0; i < N; i++) {
+			snprintf(k, sizeof(k), "h%d", i);
+			if (pass == 2 && i % 7 == 0) {
+				ASSERT_OK(mc_kv_delete(kv, k, strlen(k)));
+				continue;
+			}
+			snprintf(want, sizeof(want), "v%d.%d", i, pass);
+			ASSERT_OK(mc_kv_put(kv, k, strlen(k), want, strlen(want)));
+		}
+	}
+	mc_kv_stats_get(kv, &st);
+	ASSERT_EQ(0, st.flushes); /* all three versions are still in the memtable */
+	for (int i = 0; i < N; i++) {
+		snprintf(k, sizeof(k), "h%d", i);
+		if (i % 7 == 0) {
+			ASSERT_EQ(-ENOENT, mc_kv_get(kv, k, strlen(k), &v));
+			continue;
+		}
+		snprintf(want, sizeof(want), "v%d.2", i);
+		ASSERT_OK(mc_kv_get(kv, k, strlen(k), &v));
+		ASSERT_EQ(strlen(want), v.len);
+		ASSERT_EQ(0, memcmp(want, v.data, v.len));
+	}
+	/* Absent keys, including prefixes and extensions of present ones. */
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "h", 1, &v));
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "h1x", 3, &v));
+	ASSERT_EQ(-ENOENT, mc_kv_get(kv, "h200000", 7, &v));
+	mc_kv_close(kv);
+	mc_buf_release(&v);
+}
+
 TEST_F(db, batch_large_value_and_limits)
 {
 	struct mc_err err = { 0 };
