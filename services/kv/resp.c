@@ -178,12 +178,27 @@ int mc_kv_resp_error(struct mc_buf *out, const char *s)
 	return line(out, '-', s);
 }
 
+/*
+ * "<type><v>\r\n" without snprintf: every GET reply starts with one ("$<len>"), and
+ * vfprintf was ~4% of kv-server's CPU under GET -P 16 (perf).
+ */
 static int num(struct mc_buf *out, char type, long long v)
 {
 	char tmp[32];
-	int n = snprintf(tmp, sizeof(tmp), "%c%lld\r\n", type, v);
+	char *p = tmp + sizeof(tmp);
+	/* unsigned negation: well defined for LLONG_MIN too */
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
 
-	return mc_buf_append(out, tmp, (size_t)n);
+	*--p = '\n';
+	*--p = '\r';
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		*--p = '-';
+	*--p = type;
+	return mc_buf_append(out, p, (size_t)(tmp + sizeof(tmp) - p));
 }
 
 int mc_kv_resp_int(struct mc_buf *out, long long v)
@@ -203,7 +218,8 @@ int mc_kv_resp_null(struct mc_buf *out)
 
 int mc_kv_resp_bulk(struct mc_buf *out, const void *p, size_t len)
 {
-	if (num(out, '$', (long long)len) < 0 || mc_buf_reserve(out, len + 2) < 0)
+	/* One reserve for the header, the value and the CRLF. */
+	if (mc_buf_reserve(out, len + 24) < 0 || num(out, '$', (long long)len) < 0)
 		return -ENOMEM;
 	mc_buf_append(out, p, len);
 	return mc_buf_append(out, "\r\n", 2);

@@ -7,6 +7,7 @@
 #include "kvtest.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <mc/kv_resp.h>
 
 TEST(parse_byte_at_a_time)
@@ -25,6 +26,30 @@ TEST(parse_byte_at_a_time)
 	ASSERT_EQ(12, argv[2].len);
 	ASSERT_EQ(0, memcmp(argv[2].p, "hello\r\nworld", 12));
 	ASSERT_EQ(-E2BIG, mc_kv_resp_parse(req, len, argv, 2, &argc, NULL));
+}
+
+/* The hand-rolled integer formatter, checked against snprintf at the edges. */
+TEST(reply_integers_and_bulk_headers)
+{
+	const long long vals[] = { 0, 1, -1, 9, 10, -10, 123456789, LLONG_MAX, LLONG_MIN };
+	struct mc_buf b = MC_BUF_INIT;
+	char want[64];
+
+	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+		b.len = 0;
+		ASSERT_OK(mc_kv_resp_int(&b, vals[i]));
+		snprintf(want, sizeof(want), ":%lld\r\n", vals[i]);
+		ASSERT_EQ(strlen(want), b.len);
+		ASSERT_EQ(0, memcmp(want, b.data, b.len));
+	}
+	b.len = 0;
+	ASSERT_OK(mc_kv_resp_array(&b, 3));
+	ASSERT_OK(mc_kv_resp_bulk(&b, "hello", 5));
+	ASSERT_OK(mc_kv_resp_bulk(&b, "", 0));
+	ASSERT_OK(mc_kv_resp_null(&b));
+	ASSERT_EQ(26, b.len);
+	ASSERT_EQ(0, memcmp("*3\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n", b.data, b.len));
+	mc_buf_release(&b);
 }
 
 TEST(parse_inline_and_errors)
