@@ -88,6 +88,29 @@ for round in $(seq "$SROUNDS"); do
 	done
 	"$BIN/kv-fsync-probe" "$tmp/probe" 1
 done
+# GET over a real keyspace: the rounds above SET and GET one key ("key:__rand_int__"
+# without -r). Here each server is preloaded identically with KEYS random keys, then
+# GET-only with the same -r (memtable and SSTable hits for kv-server), order alternating.
+KEYS=${KV_BENCH_KEYS:-100000}
+echo "## servers: GET -r $KEYS after an identical preload (SET -r $KEYS -n $((3 * KEYS)) -P 16), -c 50"
+for srv in "${servers[@]}"; do
+	redis-benchmark -p "${srv##*:}" -t set -r "$KEYS" -n $((3 * KEYS)) -c 50 -P 16 -q \
+		>/dev/null 2>&1
+done
+for round in $(seq "$SROUNDS"); do
+	order=("${servers[@]}")
+	if [ $((round % 2)) = 0 ]; then order=("${servers[2]}" "${servers[1]}" "${servers[0]}"); fi
+	for P in 1 16; do
+		for srv in "${order[@]}"; do
+			name=${srv%%:*} port=${srv##*:}
+			printf '%-24s -P %-2s -r %s ' "$name" "$P" "$KEYS"
+			redis-benchmark -p "$port" -t get -r "$KEYS" -n $((P == 1 ? REQS : 5 * REQS)) \
+				-c 50 -P "$P" -q 2>/dev/null | tr '\r' '\n' |
+				grep -E '^GET: [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
+			echo
+		done
+	done
+done
 # The same device sync while redis-benchmark -P 1 drives redis: the CPU and I/O pressure
 # the batch SET runs see (the client holds about one core), for comparison with the
 # server's own commit_fdatasync_us.
