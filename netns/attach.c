@@ -269,12 +269,12 @@ static int setup_inside(int nsfd, const struct net_record *r, const struct net_e
 	ipam_format_ip(r->gateway, ip);
 	snprintf(w_route, sizeof(w_route), "add default route via %s dev `eth0`", ip);
 	b = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
-	nl_link_up_msg(mnl_nlmsg_batch_current(b), "eth0");
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "eth0", true);
 	mnl_nlmsg_batch_next(b);
 	nl_addr_msg(mnl_nlmsg_batch_current(b), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, idx, addr,
 		    r->prefix);
 	mnl_nlmsg_batch_next(b);
-	nl_link_up_msg(mnl_nlmsg_batch_current(b), "lo");
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "lo", true);
 	mnl_nlmsg_batch_next(b);
 	nl_route_msg(mnl_nlmsg_batch_current(b), any, 0, gw, idx);
 	mnl_nlmsg_batch_next(b);

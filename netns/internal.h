@@ -91,7 +91,7 @@ int link_ioctl_index(int sock, const char *name, struct mc_err *err);
 int link_set_gro(int sock, const char *name, bool on, struct mc_err *err);
 int link_get_gro(int sock, const char *name, struct mc_err *err);
 /* Message builders for nl_batch (@buf from mnl_nlmsg_batch_current). */
-struct nlmsghdr *nl_link_up_msg(void *buf, const char *name);
+struct nlmsghdr *nl_link_up_msg(void *buf, const char *name, bool up);
 struct nlmsghdr *nl_addr_msg(void *buf, uint16_t type, uint16_t flags, int idx, struct in_addr addr,
 			     int prefix);
 struct nlmsghdr *nl_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr gw,

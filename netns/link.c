@@ -274,13 +274,13 @@ int link_get_gro(int sock, const char *name, struct mc_err *err)
 	return ev.data ? 1 : 0;
 }
 
-struct nlmsghdr *nl_link_up_msg(void *buf, const char *name)
+struct nlmsghdr *nl_link_up_msg(void *buf, const char *name, bool up)
 {
 	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
 	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 
 	ifm->ifi_change = IFF_UP;
-	ifm->ifi_flags = IFF_UP;
+	ifm->ifi_flags = up ? IFF_UP : 0;
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
@@ -301,18 +301,12 @@ int mc_netns_link_destroy(struct mc_netns_nl *nl, const char *name, struct mc_er
 int mc_netns_link_set_up(struct mc_netns_nl *nl, const char *name, bool up, struct mc_err *err)
 {
 	char buf[512];
-	struct nlmsghdr *nlh;
-	struct ifinfomsg *ifm;
 	int r = check_name(name, err);
 
 	if (r < 0)
 		return r;
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	ifm = mnl_nlmsg_get_payload(nlh);
-	ifm->ifi_change = IFF_UP;
-	ifm->ifi_flags = up ? IFF_UP : 0;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	return link_simple(nl, nlh, up ? "set up" : "set down", name, err);
+	return link_simple(nl, nl_link_up_msg(buf, name, up), up ? "set up" : "set down", name,
+			   err);
 }
 
 /* link_set_u32: RTM_NEWLINK on the link @name with one u32 attribute (mtu, master, netns). */

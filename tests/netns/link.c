@@ -428,9 +428,9 @@ TEST_F(hostns, batch_runs_in_order_and_names_the_failing_request)
 
 	/* All good: one round trip, every request applied. */
 	b = mnl_nlmsg_batch_start(buf, sizeof(buf) / 2);
-	nl_link_up_msg(mnl_nlmsg_batch_current(b), "mctb");
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "mctb", true);
 	mnl_nlmsg_batch_next(b);
-	nl_link_up_msg(mnl_nlmsg_batch_current(b), "mcta");
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "mcta", true);
 	mnl_nlmsg_batch_next(b);
 	nl_addr_msg(mnl_nlmsg_batch_current(b), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, idx, ip,
 		    24);
@@ -454,7 +454,7 @@ TEST_F(hostns, batch_runs_in_order_and_names_the_failing_request)
 	nl_addr_msg(mnl_nlmsg_batch_current(b), RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, idx, ip,
 		    24);
 	mnl_nlmsg_batch_next(b);
-	nl_link_up_msg(mnl_nlmsg_batch_current(b), "lo");
+	nl_link_up_msg(mnl_nlmsg_batch_current(b), "lo", true);
 	mnl_nlmsg_batch_next(b);
 	EXPECT_EQ(-EEXIST, nl_batch(nl, b, whats, 3, &err));
 	mnl_nlmsg_batch_stop(b);
