@@ -35,4 +35,10 @@ rt_passwd_FUZZ_CORPUS := runtime/fuzz/passwd-corpus
 
 BENCHES += runtime
 runtime_BENCH := bench/runtime/run.sh
-runtime_BENCH_DEPS := $(O)/bin/mycontainer
+runtime_BENCH_DEPS := $(O)/bin/mycontainer $(O)/bin/mc-rt-paired
+
+# The paired, run-by-run interleaved timing driver of bench/runtime (not installed).
+PROGS += mc-rt-paired
+NOINST_PROGS += mc-rt-paired
+mc-rt-paired_SRCS := bench/runtime/paired.c
+mc-rt-paired_LDLIBS := -lm

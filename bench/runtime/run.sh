@@ -21,10 +21,18 @@
 # (--prepare 'sleep 0.2'): a cgroup v1 attach waits for an RCU grace period (8-16 ms
 # here) unless another migration came within the last ~10-20 ms, which back to back
 # runs can inherit from their predecessor and cold runs never do.
+# Then the same four cases paired and interleaved run by run (mc-rt-paired, built from
+# bench/runtime/paired.c): PAIRS pairs, the order swapped every pair, each run timed
+# with CLOCK_MONOTONIC; it prints both medians, the median of the per-pair ratios
+# (mycontainer / crun) and a rank-based 95 % interval for it. MODE=hyperfine or
+# MODE=paired runs only one of the two (default: both).
 set -euo pipefail
 : "${MC_BUILD:?run through make bench B=runtime}"
 M=$MC_BUILD/bin/mycontainer
+P=$MC_BUILD/bin/mc-rt-paired
 RUNS=${RUNS:-15}
+PAIRS=${PAIRS:-40}
+MODE=${MODE:-both}
 ROUNDS=${ROUNDS:-4}
 OUT=${OUT:-$MC_BUILD/bench-runtime}
 [ "$(id -u)" = 0 ] || { echo "bench: needs root" >&2; exit 1; }
@@ -55,7 +63,7 @@ sync
 
 echo "# runtime benchmark $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) cores, $(uname -r)," \
 	"load $(cut -d' ' -f1-3 /proc/loadavg), $ROUNDS rounds x $RUNS runs"
-export M tmp RUNS ROUNDS OUT
+export M P tmp RUNS ROUNDS OUT PAIRS MODE
 unshare -m bash -c '
 	set -e
 	if [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
@@ -67,6 +75,7 @@ unshare -m bash -c '
 	crun_net="crun --root $tmp/state/crun run -b $tmp/crun-net bench-net"
 	mc_nonet="$M run --rm --network host busybox /bin/true"
 	crun_nonet="crun --root $tmp/state/crun run -b $tmp/crun-nonet bench-nonet"
+	[ "$MODE" != paired ] || ROUNDS=0
 	for r in $(seq "$ROUNDS"); do
 		for c in netns nonetns cold-netns cold-nonetns; do
 			case $c in
@@ -83,7 +92,20 @@ unshare -m bash -c '
 				--export-json "$OUT/$c.$r.json" --export-markdown "$OUT/$c.$r.md" "$@" >/dev/null
 		done
 	done
+	[ "$MODE" != hyperfine ] || exit 0
+	echo "# paired: A = mycontainer, B = crun, $PAIRS pairs per case, load $(cut -d" " -f1-3 /proc/loadavg)"
+	for c in netns nonetns cold-netns cold-nonetns; do
+		case $c in
+		nonetns | cold-nonetns) a=$mc_nonet b=$crun_nonet ;;
+		*) a=$mc_net b=$crun_net ;;
+		esac
+		s=0
+		case $c in cold-*) s=200 ;; esac
+		"$P" -n "$PAIRS" -w 2 -s $s -l "paired $c" -o "$OUT/paired-$c.csv" "$a" "$b"
+	done
+	echo "# paired done, load $(cut -d" " -f1-3 /proc/loadavg)"
 '
+[ "$MODE" != paired ] || exit 0
 # Medians over every run of every round, per case and tool.
 for c in netns nonetns cold-netns cold-nonetns; do
 	jq -s -r --arg c "$c" '
