@@ -28,7 +28,10 @@ raw=$out/raw.txt
 for w in $WORKLOADS; do
 	for t in $THREADS; do
 		for r in $(seq "$REPS"); do
-			for a in $ALLOCS; do
+			# The order alternates run by run, so no allocator always follows the same one.
+			order=$ALLOCS
+			[ $((r % 2)) = 1 ] || order=$(echo "$ALLOCS" | tr ' ' '\n' | tac | tr '\n' ' ')
+			for a in $order; do
 				line=$(LD_PRELOAD=${PRE[$a]} timeout 60 "$out/workloads" "$w" "$t" || true)
 				[ -n "$line" ] || line="$w $t 0 0 0 0 CRASH"
 				echo "$a $line" >>"$raw"
