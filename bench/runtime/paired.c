@@ -9,17 +9,22 @@
  * instead of on one block of runs of one tool, which is what the block-alternating
  * hyperfine rounds suffer from.
  *
- *   mc-rt-paired [-n PAIRS] [-w WARMUP] [-s SLEEP_MS] [-o RAW.csv] [-l LABEL] CMD_A CMD_B
+ *   mc-rt-paired [-n PAIRS] [-w WARMUP] [-s SLEEP_MS] [-b] [-o RAW.csv] [-l LABEL] CMD_A CMD_B
  *
  * A command is split at spaces (no shell, no quoting: the benchmark's commands need
  * none); its stdout and stderr go to /dev/null, as with hyperfine -N. -s sleeps
- * before every timed run (the "cold" cases). A run that exits non-zero stops the
+ * before every timed run (the "cold" cases). -b ("back to back") runs the same
+ * command once, untimed, right before each timed run: every timed run then follows a
+ * run of its own command, as in a block of hyperfine runs, instead of the other
+ * runtime's (whose leftovers, e.g. a background cleaner or a warm kernel lock, would
+ * otherwise land on the wrong command). A run that exits non-zero stops the
  * benchmark (exit 1): a failing runtime must not look fast.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,8 +124,9 @@ static int ci_rank(int n)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: mc-rt-paired [-n PAIRS] [-w WARMUP] [-s SLEEP_MS] [-o RAW.csv] "
-			"[-l LABEL] CMD_A CMD_B\n");
+	fprintf(stderr,
+		"usage: mc-rt-paired [-n PAIRS] [-w WARMUP] [-s SLEEP_MS] [-b] [-o RAW.csv] "
+		"[-l LABEL] CMD_A CMD_B\n");
 	exit(2);
 }
 
@@ -148,8 +154,9 @@ int main(int argc, char **argv)
 	double *t[2], *ratio, med[2], mr;
 	FILE *out = NULL;
 	int opt, k, wins = 0;
+	bool b2b = false;
 
-	while ((opt = getopt(argc, argv, "n:w:s:o:l:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:w:s:o:l:b")) != -1) {
 		switch (opt) {
 		case 'n':
 			pairs = num_arg("-n", optarg, 1, MAX_PAIRS);
@@ -165,6 +172,9 @@ int main(int argc, char **argv)
 			break;
 		case 'l':
 			label = optarg;
+			break;
+		case 'b':
+			b2b = true;
 			break;
 		default:
 			usage();
@@ -208,6 +218,8 @@ int main(int argc, char **argv)
 
 				nanosleep(&ts, NULL);
 			}
+			if (b2b && !run_once(&c[j], &fa))
+				return 1;
 			ns = run_once(&c[j], &fa);
 			if (!ns)
 				return 1;

@@ -23,7 +23,9 @@
 # runs can inherit from their predecessor and cold runs never do.
 # Then the same four cases paired and interleaved run by run (mc-rt-paired, built from
 # bench/runtime/paired.c): PAIRS pairs, the order swapped every pair, each run timed
-# with CLOCK_MONOTONIC; it prints both medians, the median of the per-pair ratios
+# with CLOCK_MONOTONIC (back to back: each timed run right after an untimed run of
+# the same command, so that neither inherits the other's leftovers; cold: 200 ms
+# before every timed run); it prints both medians, the median of the per-pair ratios
 # (mycontainer / crun) and a rank-based 95 % interval for it. MODE=hyperfine or
 # MODE=paired runs only one of the two (default: both).
 set -euo pipefail
@@ -99,9 +101,11 @@ unshare -m bash -c '
 		nonetns | cold-nonetns) a=$mc_nonet b=$crun_nonet ;;
 		*) a=$mc_net b=$crun_net ;;
 		esac
-		s=0
-		case $c in cold-*) s=200 ;; esac
-		"$P" -n "$PAIRS" -w 2 -s $s -l "paired $c" -o "$OUT/paired-$c.csv" "$a" "$b"
+		# Cold: 200 ms before every timed run. Back to back: each timed run right
+		# after an untimed run of the same command (-b), as within a hyperfine block.
+		mode=-b
+		case $c in cold-*) mode="-s 200" ;; esac
+		"$P" -n "$PAIRS" -w 2 $mode -l "paired $c" -o "$OUT/paired-$c.csv" "$a" "$b"
 	done
 	echo "# paired done, load $(cut -d" " -f1-3 /proc/loadavg)"
 '
