@@ -177,7 +177,7 @@ static inline void slab_free(void *p)
 			mcm_slab_free_slow(h, pg);
 		return;
 	}
-	mcm_slab_free_remote(pg, p);
+	mcm_slab_free_remote(h, pg, p);
 }
 
 MCM_API void mc_free(void *p)

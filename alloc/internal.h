@@ -371,13 +371,19 @@ struct mcm_heap {
 	struct mcm_page *full[MCM_NCLASS];
 	struct mcm_page *cache; /* empty pages kept for this heap */
 	unsigned ncache;
-	int remote_hint; /* atomic: frees into our full pages by other threads */
 	struct mcm_arena *arena;
 	struct mcm_heap *next_all;
 	bool live;
 	uint64_t born_ms; /* when its thread took it (mcm_os_now_ms) */
-	uint64_t n_alloc, n_free, n_remote, bytes_alloc, bytes_freed;
-};
+	/* n_remote and bytes_remote: frees this thread made into other heaps' pages. */
+	uint64_t n_alloc, n_free, n_remote, bytes_alloc, bytes_freed, bytes_remote;
+	/*
+	 * Atomic: frees into our full pages by other threads. On a line of its own: it
+	 * shared one with n_alloc, which the owner writes on every malloc, and every
+	 * remote free into a full page bounced that line between the two threads.
+	 */
+	int remote_hint __attribute__((aligned(64)));
+} __attribute__((aligned(64)));
 
 extern char *mcm_region;
 extern size_t mcm_region_size;
@@ -409,7 +415,7 @@ void mcm_slab_init(void);
 struct mcm_heap *mcm_heap_get(void);
 void *mcm_slab_alloc_slow(struct mcm_heap *h, unsigned cls);
 void mcm_slab_free_slow(struct mcm_heap *h, struct mcm_page *pg);
-void mcm_slab_free_remote(struct mcm_page *pg, void *p);
+void mcm_slab_free_remote(struct mcm_heap *h, struct mcm_page *pg, void *p);
 void mcm_heap_abandon(struct mcm_heap *h);
 int mcm_slab_trim(void);
 void mcm_slab_fork_prepare(void);
