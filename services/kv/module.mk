@@ -18,7 +18,9 @@ kv_resp_FUZZ_SRCS := services/kv/fuzz/resp_fuzz.c services/kv/resp.c common/str.
 kv_resp_FUZZ_CORPUS := services/kv/fuzz/corpus
 
 PROGS += kv-server
-kv-server_SRCS := services/kv/server/kv_server.c services/kv/server/commit_stats.c
+kv-server_SRCS := services/kv/server/kv_server.c services/kv/server/server_conn.c \
+	services/kv/server/server_inline.c services/kv/server/server_writer.c \
+	services/kv/server/commit_stats.c
 kv-server_LIBS := mckv mcio mccommon
 kv-server_LDLIBS = $(call pkg-libs,liburing) -lpthread
 
