@@ -324,13 +324,13 @@ static bool brk_trim(struct mcm_arena *a, struct mcm_block *b, size_t keep)
 }
 
 /* Decommits the pages inside a free block; its header and links stay. */
-static void decommit_interior(struct mcm_block *b)
+static void decommit_interior(struct mcm_block *b, struct mcm_decommit *d)
 {
 	uintptr_t lo = ((uintptr_t)b + sizeof(struct mcm_fblock) + 4095) & ~4095ul;
 	uintptr_t hi = ((uintptr_t)b + (size_t)b->units * 16) & ~4095ul;
 
 	if (hi > lo)
-		mcm_os_decommit((void *)lo, hi - lo);
+		mcm_os_decommit_add(d, (void *)lo, hi - lo);
 }
 
 /* b is free: is it the only block of a mapped segment (so the segment can go)? */
@@ -354,6 +354,10 @@ static bool whole_segment(struct mcm_arena *a, struct mcm_block *b)
 static void sweep(struct mcm_arena *a, size_t keep)
 {
 	size_t young = 0;
+	/* Given back in batches, before the lock is released (nothing reuses them before). */
+	struct mcm_decommit d;
+
+	d.n = 0;
 
 	/*
 	 * Only the non-empty bins: walking all 124 bin heads from SWEEP_MIN up was a third
@@ -380,7 +384,7 @@ static void sweep(struct mcm_arena *a, size_t keep)
 					if (lo < (uintptr_t)(f + 1))
 						lo = ((uintptr_t)(f + 1) + 4095) & ~4095ul;
 					if (hi > lo && (lo < a->clean_lo || hi > a->clean_hi)) {
-						mcm_os_decommit((void *)lo, hi - lo);
+						mcm_os_decommit_add(&d, (void *)lo, hi - lo);
 						a->clean_lo = lo;
 						a->clean_hi = hi;
 					}
@@ -395,10 +399,11 @@ static void sweep(struct mcm_arena *a, size_t keep)
 				seg_release(a, seg_of_first(b));
 				continue;
 			}
-			decommit_interior(b);
+			decommit_interior(b, &d);
 			mcm_hdr_flags(b, b->flags | MCM_B_AGED | MCM_B_DECOM);
 		}
 	}
+	mcm_os_decommit_flush(&d);
 }
 
 /* ---- allocation ---- */
@@ -825,6 +830,8 @@ int mcm_block_trim(size_t pad)
 				bin_insert(a, (struct mcm_fblock *)top);
 			}
 		}
+		struct mcm_decommit d;
+		d.n = 0;
 		for (unsigned b = bin_next(a, bin_of(4096 * 2 / 16)); b < MCM_NBINS;
 		     b = bin_next(a, b + 1)) {
 			struct mcm_fblock *f, *next;
@@ -840,10 +847,11 @@ int mcm_block_trim(size_t pad)
 						     seg_of_first(&f->h)->size);
 					continue;
 				}
-				decommit_interior(&f->h);
+				decommit_interior(&f->h, &d);
 				mcm_hdr_flags(&f->h, f->h.flags | MCM_B_AGED | MCM_B_DECOM);
 			}
 		}
+		mcm_os_decommit_flush(&d);
 		mcm_unlock(&a->lock);
 	}
 	if (mcm_large_trim())

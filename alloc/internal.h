@@ -57,6 +57,26 @@ void *mcm_os_reserve(size_t len);
 int mcm_os_commit(void *p, size_t len);
 void mcm_os_unmap(void *p, size_t len);
 void mcm_os_decommit(void *p, size_t len);
+
+/*
+ * Ranges to decommit, given back together: one process_madvise(2) call on the process
+ * itself (Linux 6.13+) instead of a madvise per range. In a process whose threads run
+ * on several CPUs every madvise(MADV_DONTNEED) ends in a TLB-shootdown IPI to the
+ * others; a batch sends one. Adjacent ranges merge. Older kernels (or a seccomp filter
+ * that refuses the call) get the madvise loop.
+ */
+#define MCM_DECOMMIT_BATCH 32
+struct mcm_decommit {
+	unsigned n;
+	struct {
+		void *base;
+		size_t len;
+	} r[MCM_DECOMMIT_BATCH]; /* laid out as struct iovec */
+};
+/* Queues [p, p+len); flushes first if the batch is full. */
+void mcm_os_decommit_add(struct mcm_decommit *d, void *p, size_t len);
+/* Gives back what is queued; the ranges must stay unused until this returns. */
+void mcm_os_decommit_flush(struct mcm_decommit *d);
 int mcm_os_ncpu(void);
 /* Monotonic milliseconds (coarse). */
 uint64_t mcm_os_now_ms(void);

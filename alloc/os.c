@@ -11,10 +11,12 @@
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -85,6 +87,62 @@ void mcm_os_decommit(void *p, size_t len)
 	 * container's memory limit and the user's `ps` see. Best-effort on failure.
 	 */
 	madvise(p, len, MADV_DONTNEED);
+	errno = saved;
+}
+
+#ifndef SYS_process_madvise
+#define SYS_process_madvise 440
+#endif
+/* PIDFD_SELF (Linux 6.14): the calling thread, whose mm is the whole process's. */
+#define MCM_PIDFD_SELF (-10000)
+
+_Static_assert(sizeof(((struct mcm_decommit *)0)->r[0]) == sizeof(struct iovec) &&
+		       offsetof(struct iovec, iov_len) == sizeof(void *),
+	       "mcm_decommit ranges are iovecs");
+
+/* 0 untried, 1 process_madvise(MADV_DONTNEED) on ourselves works, -1 it does not. */
+static int vector_ok;
+
+void mcm_os_decommit_add(struct mcm_decommit *d, void *p, size_t len)
+{
+	if (d->n && (char *)d->r[d->n - 1].base + d->r[d->n - 1].len == (char *)p) {
+		d->r[d->n - 1].len += len;
+		return;
+	}
+	if (d->n == MCM_DECOMMIT_BATCH)
+		mcm_os_decommit_flush(d);
+	d->r[d->n].base = p;
+	d->r[d->n].len = len;
+	d->n++;
+}
+
+void mcm_os_decommit_flush(struct mcm_decommit *d)
+{
+	int saved = errno;
+	unsigned i = 0;
+
+	if (d->n > 1 && __atomic_load_n(&vector_ok, __ATOMIC_RELAXED) >= 0) {
+		size_t total = 0;
+		for (unsigned k = 0; k < d->n; k++)
+			total += d->r[k].len;
+		long r = syscall(SYS_process_madvise, MCM_PIDFD_SELF, (struct iovec *)d->r,
+				 (size_t)d->n, MADV_DONTNEED, 0u);
+		if (r >= 0) {
+			__atomic_store_n(&vector_ok, 1, __ATOMIC_RELAXED);
+			/* A short count: the ranges not wholly done go through madvise below. */
+			for (size_t done = (size_t)r; i < d->n && done >= d->r[i].len; i++)
+				done -= d->r[i].len;
+			if ((size_t)r == total)
+				i = d->n;
+		} else if (errno == ENOSYS || errno == EINVAL || errno == EBADF || errno == EPERM ||
+			   errno == ESRCH) {
+			/* No such call, no MADV_DONTNEED there, no PIDFD_SELF, or seccomp: never again. */
+			__atomic_store_n(&vector_ok, -1, __ATOMIC_RELAXED);
+		}
+	}
+	for (; i < d->n; i++)
+		madvise(d->r[i].base, d->r[i].len, MADV_DONTNEED);
+	d->n = 0;
 	errno = saved;
 }
 

@@ -93,6 +93,20 @@ t_preloaded_double_free() {
 	assert_contains "$(cat "$ALLOC_TMP/err")" "mcmalloc: free() $ptr: double free"
 }
 
+# Freed memory goes back to the kernel in batches (one process_madvise per batch) and,
+# where a seccomp filter or an old kernel refuses that call, one madvise per range.
+t_decommit_batched_and_fallback() {
+	local mode out peak after
+	for mode in vector madvise; do
+		out=$("$MISUSE" decommit $mode) || fail "decommit $mode: exit $?"
+		peak=$(echo "$out" | awk '{print $2}')
+		after=$(echo "$out" | awk '{print $4}')
+		echo "# $mode: RSS peak $peak KiB, after free and trim $after KiB"
+		[ "$peak" -gt 190000 ] || fail "$mode: peak RSS $peak KiB, expected > 190000"
+		[ "$after" -lt 24000 ] || fail "$mode: RSS after free $after KiB, expected < 24000"
+	done
+}
+
 ktap_run double_free_small t_double_free_small
 ktap_run double_free_block t_double_free_block
 ktap_run invalid_free_small t_invalid_free_small
@@ -105,4 +119,5 @@ ktap_run bad_option t_bad_option
 ktap_run threshold_adapts_unless_set t_threshold_adapts_unless_set
 ktap_run dump_and_stats_at_exit t_dump_and_stats_at_exit
 ktap_run preloaded_double_free t_preloaded_double_free
+ktap_run decommit_batched_and_fallback t_decommit_batched_and_fallback
 ktap_finish
