@@ -6,7 +6,9 @@ mcio_SRCS := io/hazard.c io/queue.c io/ring.c io/http_parse.c io/http_body.c io/
 PKG_PROBE += liburing
 
 COLLECTIONS += io
-TESTS_io_PROGS := queue http loop
+TESTS_io_PROGS := queue http loop loop_output
+TESTS_io_loop_SRCS := tests/io/loop_common.c
+TESTS_io_loop_output_SRCS := tests/io/loop_common.c
 TESTS_io_LIBS := mcio mccommon
 TESTS_io_LDLIBS = $(call pkg-libs,liburing) -lpthread
 
