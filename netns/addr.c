@@ -87,6 +87,22 @@ struct nlmsghdr *nl_route_msg(void *buf, struct in_addr dst, int prefix, struct 
 	return nlh;
 }
 
+struct nlmsghdr *nl_onlink_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr src,
+				     int oif, const char *cc)
+{
+	struct nlmsghdr *nlh = nl_route_msg(buf, dst, prefix, (struct in_addr){ 0 }, oif);
+	struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct nlattr *metrics;
+
+	nlh->nlmsg_flags = NLM_F_CREATE | NLM_F_REPLACE;
+	rtm->rtm_protocol = RTPROT_KERNEL;
+	mnl_attr_put(nlh, RTA_PREFSRC, 4, &src);
+	metrics = mnl_attr_nest_start(nlh, RTA_METRICS);
+	mnl_attr_put_strz(nlh, RTAX_CC_ALGO, cc);
+	mnl_attr_nest_end(nlh, metrics);
+	return nlh;
+}
+
 int mc_netns_route_add(struct mc_netns_nl *nl, struct in_addr dst, int prefix, struct in_addr gw,
 		       const char *ifname, struct mc_err *err)
 {

@@ -96,6 +96,15 @@ struct nlmsghdr *nl_addr_msg(void *buf, uint16_t type, uint16_t flags, int idx, 
 			     int prefix);
 struct nlmsghdr *nl_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr gw,
 			      int oif);
+/* The on-link route to @dst/@prefix out of @oif with source @src, as the kernel makes
+ * it for an address (proto kernel, scope link), replacing it, with congestion
+ * control @cc (RTAX_CC_ALGO). */
+struct nlmsghdr *nl_onlink_route_msg(void *buf, struct in_addr dst, int prefix, struct in_addr src,
+				     int oif, const char *cc);
+/* TCP_CA_NAME_MAX; the congestion control of a container's on-link route when its
+ * netns default is BBR (attach.c, onlink_cc_choose). */
+#define NET_CC_LEN 16
+#define NET_ONLINK_CC "cubic"
 
 /* ---- ipam.c ---- */
 

@@ -5,13 +5,16 @@
  * two containers talk TCP by name through /etc/hosts, two networks are isolated,
  * detach and kill -9 + detach leave nothing, concurrent attaches get distinct
  * addresses, the default network, bulk TCP with the BIG TCP limits (byte-exact
- * container to container, and out through a TSO-less uplink with masquerade).
+ * container to container, and out through a TSO-less uplink with masquerade), the
+ * on-link route's congestion control (CUBIC when the netns default is BBR).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -569,6 +572,96 @@ TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src", &err));
 	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src2", &err));
 	ASSERT_OK(mc_netns_network_remove(&self->ctx, "bulk", &err));
+}
+
+/* The congestion control a TCP socket of the current netns gets for a connection to
+ * @ip: assigned from the route when the SYN is sent (non-blocking connect). */
+static int cc_for(const char *ip, char cc[16])
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9) };
+	socklen_t len = 16;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), r = -1;
+
+	inet_pton(AF_INET, ip, &sa.sin_addr);
+	memset(cc, 0, 16);
+	if (fd >= 0 && (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+			errno == EINPROGRESS || errno == ECONNREFUSED))
+		r = getsockopt(fd, IPPROTO_TCP, TCP_CONGESTION, cc, &len);
+	if (fd >= 0)
+		close(fd);
+	return r;
+}
+
+TEST_F(host, onlink_route_gets_cubic_when_the_default_is_bbr)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr a = { .to_child = -1, .from_child = -1 }, b = a;
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	struct mc_netns_nl *nl = NULL;
+	struct mc_netns_route_info *r = NULL;
+	char path[64], dflt[16] = "", onlink[16], neighbour[16], offlink[16], *avail = NULL;
+	const char *want;
+	size_t nr = 0;
+	int subnet_routes = 0, defroute = 0, nsfd, saved;
+	socklen_t len = sizeof(dflt);
+
+	ASSERT_OK(spawn(self, &a, &idle));
+	ASSERT_OK(spawn(self, &b, &idle));
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "cc", "10.88.9.0/24", NULL, &err));
+	ASSERT_OK(attach_simple(self, "cc", "a", "a", a.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(attach_simple(self, "cc", "b", "b", b.pid, NULL, NULL, &at, &err));
+	EXPECT_STREQ("10.88.9.3", at.ip);
+
+	/* The subnet route is still one route, the kernel's (replaced, not added). */
+	ASSERT_OK(mc_netns_nl_open_pid(a.pid, &nl, &err));
+	ASSERT_OK(mc_netns_route_dump(nl, &r, &nr, &err));
+	for (size_t i = 0; i < nr; i++) {
+		subnet_routes += r[i].prefix == 24 && r[i].dst.s_addr == htonl(0x0a580900) &&
+				 r[i].gw.s_addr == 0 && r[i].protocol == RTPROT_KERNEL &&
+				 r[i].scope == RT_SCOPE_LINK;
+		defroute += r[i].prefix == 0 && r[i].gw.s_addr == htonl(0x0a580901);
+	}
+	free(r);
+	mc_netns_nl_close(nl);
+	EXPECT_EQ(1, subnet_routes);
+	EXPECT_EQ(1, defroute);
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)a.pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, nsfd);
+	ASSERT_OK(nl_enter_ns(nsfd, &saved, &err));
+	{
+		int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (t >= 0) {
+			getsockopt(t, IPPROTO_TCP, TCP_CONGESTION, dflt, &len);
+			close(t);
+		}
+	}
+	cc_for("10.88.9.1", onlink);	/* the host's bridge address */
+	cc_for("10.88.9.3", neighbour); /* the other container */
+	cc_for("192.0.2.1", offlink);	/* through the default route (dropped by the host) */
+	nl_leave_ns(saved);
+	close(nsfd);
+
+	ASSERT_NE(0, dflt[0]);
+	ASSERT_OK(mc_fs_read_file("/proc/sys/net/ipv4/tcp_available_congestion_control", &avail,
+				  NULL, 4096, &err));
+	want = strcmp(dflt, "bbr") == 0 && strstr(avail, "cubic") ? "cubic" : dflt;
+	free(avail);
+	TH_LOG("netns default %s: on-link %s, neighbour %s, off-link %s", dflt, onlink, neighbour,
+	       offlink);
+	EXPECT_STREQ(want, onlink);
+	EXPECT_STREQ(want, neighbour);
+	/* Traffic leaving the host keeps the netns default (the administrator's). */
+	EXPECT_STREQ(dflt, offlink);
+
+	ASSERT_OK(mc_netns_detach(&self->ctx, "cc", "a", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, "cc", "b", &err));
+	ctr_kill(&a);
+	ctr_kill(&b);
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "cc", &err));
 }
 
 TEST_HARNESS_MAIN
