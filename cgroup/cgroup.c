@@ -531,6 +531,49 @@ int mc_cgroup_dirfd(const struct mc_cgroup *cg, struct mc_err *err)
 	return fd;
 }
 
+int mc_cgroup_join_open(struct mc_cgroup *cg, int *fds, size_t max, struct mc_err *err)
+{
+	size_t n = 0;
+	int r;
+
+	if (cg->ops->version != MC_CGROUP_V1 || cg->root->fake)
+		return mc_err_setx(err, ENOTSUP, "cgroup `%s`: no v1 self-join here", cg->rel);
+	for (size_t i = 0; i < cg->n_dirs; i++) {
+		char path[PATH_MAX + 8];
+		int fd;
+
+		if (cg->dirs[i].removed)
+			continue;
+		if (n == max) {
+			r = mc_err_setx(err, E2BIG, "cgroup `%s`: more than %zu hierarchies",
+					cg->rel, max);
+			goto fail;
+		}
+		snprintf(path, sizeof(path), "%s/tasks", cg->dirs[i].path);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			r = mc_err_set(err, errno, "open `%s`", path);
+			goto fail;
+		}
+		fds[n++] = fd;
+	}
+	return (int)n;
+fail:
+	while (n > 0)
+		close(fds[--n]);
+	return r;
+}
+
+int mc_cgroup_join_self(int fd)
+{
+	/* "0" is the writing thread itself, whatever PID namespace it is in. */
+	ssize_t r = write(fd, "0", 1);
+
+	if (r == 1)
+		return 0;
+	return r < 0 ? -errno : -EIO;
+}
+
 int mc_cgroup_prime_path(char *buf, size_t size, struct mc_err *err)
 {
 	const struct cgroup_root *root;

@@ -206,6 +206,7 @@ enum rt_sync_type {
 	RT_SYNC_ERR,	/* child -> parent: one error line, then exit */
 	RT_SYNC_PTY,	/* child -> parent: the pty master (SCM_RIGHTS) */
 	RT_SYNC_JOINED, /* parent -> child: in the cgroup and on the network; go on to exec */
+	RT_SYNC_CGROUP, /* parent -> child: a v1 `tasks` file (SCM_RIGHTS) to write "0" to */
 };
 struct rt_sync_msg {
 	int type;
@@ -279,20 +280,11 @@ struct rt_launch {
 	bool interactive;
 	/* foreground run: report the exit status first, clean up in a child after */
 	bool defer_cleanup;
-	/* the cgroup migration lock warm-up helper (rt_prime_start), -1: none */
-	pid_t prime_pid;
 	/* the container's mount namespace, held until release_rest (-1: none) */
 	int mntns_fd;
 	/* detached with a terminal: its initial size (0: leave the default) */
 	unsigned short tty_rows, tty_cols;
 };
-/*
- * rt_prime_start: forks a helper that writes its pid to its own cgroup.procs (see
- * mc_cgroup_prime_path) while the caller prepares the container; rt_prime_join reaps
- * it (a no-op when none runs). Call rt_prime_start before taking any lock.
- */
-void rt_prime_start(struct rt_launch *l);
-void rt_prime_join(struct rt_launch *l);
 /* rt_launch_monitor: cgroup, clone, sync, wait; run (fg), the monitor and start.
  * On failure *status is 125, 126 or 127 and everything made is removed. */
 int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,

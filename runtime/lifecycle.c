@@ -104,7 +104,7 @@ static int bundle_spec(const char *bundle, const char *id, json_t **out, char *a
 int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *status,
 	      bool *oom_killed, char id_out[MC_RT_ID_LEN + 1], struct mc_err *err)
 {
-	struct rt_launch l = { .ctx = ctx, .prime_pid = -1 };
+	struct rt_launch l = { .ctx = ctx };
 	struct rt_config c;
 	char cfgpath[PATH_MAX];
 	json_t *spec = NULL;
@@ -123,9 +123,6 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 				   "invalid container name `%s`: want [a-zA-Z0-9][a-zA-Z0-9_.-]*",
 				   o->name);
 	rt_phase("run");
-	if (!o->detach)
-		rt_prime_start(&l);
-	rt_phase("warm-up checked");
 	rt_new_id(l.st.id);
 	mc_strlcpy(l.st.name, o->name ? o->name : "", sizeof(l.st.name));
 	if (!o->name)
@@ -203,7 +200,6 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 		r = rt_start_detached(ctx, &l, status, err);
 	else
 		r = rt_launch_monitor(&l, -1, status, oom_killed, err);
-	rt_prime_join(&l);
 	if (r < 0) {
 		/* Never started: nothing of it may stay behind. */
 		struct mc_err e2 = { 0 };
@@ -214,7 +210,6 @@ int mc_rt_run(const struct mc_rt_ctx *ctx, const struct mc_rt_run_opts *o, int *
 	rt_config_release(&c);
 	return r;
 out_state:
-	rt_prime_join(&l);
 	free(text);
 	rt_config_release(&c);
 	mc_fs_rm_rf(l.state_dir, NULL);

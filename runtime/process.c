@@ -293,16 +293,36 @@ void rt_child_main(struct rt_child_args *a)
 	if (enter_cwd(c, &err) < 0 || rt_rlimits_apply(c, &err) < 0)
 		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
 	/*
-	 * The parent moved us into the cgroup and attached the network while we set up
-	 * the filesystem (a v1 cgroup.procs write can wait ~15 ms for an RCU grace
-	 * period; overlapping it with the mounts hides it). Nothing of the command runs
-	 * before this point, so every limit, device rule and interface is in place
-	 * before exec: only the setup's own allocations were charged to the runtime.
+	 * The parent made the cgroup and attached the network while we set up the
+	 * filesystem. On cgroup v1 it hands us the cgroup's `tasks` files and we move
+	 * ourselves in (rt_join_cgroup in run.c: no RCU grace period, unlike a move by
+	 * pid). Nothing of the command runs before JOINED, so every limit, device rule
+	 * and interface is in place before exec: only the setup's own allocations were
+	 * charged to the runtime. A failed join fails the run: never outside the cgroup.
 	 */
 	rt_phase("child: rootfs ready");
-	r = rt_sync_recv(a->sync, &m, NULL);
-	if (r <= 0 || m.type != RT_SYNC_JOINED)
+	for (;;) {
+		int cgfd = -1;
+
+		r = rt_sync_recv(a->sync, &m, &cgfd);
+		if (r <= 0)
+			_exit(MC_RT_EXIT_RUNTIME);
+		if (m.type != RT_SYNC_CGROUP) {
+			if (cgfd >= 0)
+				close(cgfd);
+			break;
+		}
+		r = cgfd >= 0 ? mc_cgroup_join_self(cgfd) : -EBADF;
+		if (cgfd >= 0)
+			close(cgfd);
+		if (r < 0) {
+			mc_err_set(&err, -r, "join the container's cgroup");
+			rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
+		}
+	}
+	if (m.type != RT_SYNC_JOINED)
 		_exit(MC_RT_EXIT_RUNTIME);
+	rt_phase("child: joined its cgroup");
 	/* After the parent put us in the cgroup, so that cgroup becomes our root. */
 	if (c->ns[RT_NS_CGROUP] && !c->ns_path[RT_NS_CGROUP] && unshare(CLONE_NEWCGROUP) < 0) {
 		mc_err_set(&err, errno, "unshare the cgroup namespace");

@@ -224,147 +224,6 @@ void rt_phase(const char *what)
 
 /* ---- the launch ---- */
 
-/*
- * The warm-up: the v1 attach of a container (a cgroup.procs write) takes the
- * kernel's cgroup migration lock, whose writer waits for an RCU grace period unless
- * another writer came within the last one: ~15 ms here, on the critical path between
- * clone and exec. A helper process migrates itself to the cgroup it is in (changing
- * nothing) first thing, pays that wait while we build the config, the state and the
- * layers, and keeps the lock warm until the attach is done. A process, not a thread: the container child is cloned from us by a
- * raw syscall, and glibc in a child of a multi-threaded process would wait forever
- * for the vanished thread in setgroups/setresuid (its setxid broadcast).
- */
-/*
- * The keeper: the background cleaner of a finished run keeps the migration lock warm
- * for a while after the exit (prime_tail). STATE_ROOT/.warm holds the CLOCK_MONOTONIC
- * time (ns, 8 bytes) until which a keeper writes; only the cleaner holding the
- * file's flock does, the others move the deadline and leave. A run that sees at
- * least PRIME_SKIP_NS left needs no warm-up helper of its own: the keeper attaches
- * every 5 ms until the deadline, and our own cleaner moves it again after our exit.
- * Wrong or stale contents only cost a grace period wait in the attach, never more.
- */
-#define PRIME_SKIP_NS (30 * 1000 * 1000ULL)
-
-static int warm_open(const struct mc_rt_ctx *ctx, int flags)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/.warm", ctx->state_root);
-	return open(path, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
-}
-
-static uint64_t warm_deadline(int fd)
-{
-	uint64_t t = 0;
-
-	if (fd < 0 || pread(fd, &t, sizeof(t), 0) != (ssize_t)sizeof(t))
-		return 0;
-	return t;
-}
-
-void rt_prime_start(struct rt_launch *l)
-{
-	char path[PATH_MAX], pid[24];
-	int fd, n;
-
-	l->prime_pid = -1;
-	fd = warm_open(l->ctx, O_RDONLY);
-	if (fd >= 0) {
-		uint64_t until = warm_deadline(fd);
-
-		close(fd);
-		if (until > mc_time_mono_ns() + PRIME_SKIP_NS) {
-			rt_phase("warm-up kept by a cleaner");
-			return;
-		}
-	}
-	if (mc_cgroup_prime_path(path, sizeof(path), NULL) < 0)
-		return;
-	l->prime_pid = fork();
-	if (l->prime_pid != 0)
-		return;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	/*
-	 * Again every millisecond until rt_prime_join kills us (2 s at most): the lock
-	 * goes cold one grace period after its last writer, and a grace period may be
-	 * shorter than our preparation. Best-effort: a failed write only means the
-	 * attach waits by itself.
-	 */
-	for (int i = 0; i < 2000 && fd >= 0 && write(fd, pid, (size_t)n) >= 0; i++)
-		mc_time_sleep_ns(1000 * 1000);
-	_exit(0);
-}
-
-/*
- * prime_tail: the background cleaner keeps the migration lock warm for a while after
- * the exit status went out, so that a run started right after this one (scripts, CI
- * loops) attaches without waiting for a grace period: the lock stays warm ~10-20 ms
- * after its last writer here, a write every 5 ms until 100 ms after the last exit
- * covers a run that starts within that time. A run that starts later waits as usual.
- * One keeper at a time (see warm_open): back to back, every run used to leave its own
- * cleaner writing for 100 ms, ~10 of them at once, each write taking the lock that
- * every fork, clone and exit on the host reads.
- */
-#define PRIME_TAIL_NS (100 * 1000 * 1000ULL)
-#define PRIME_TAIL_STEP_NS (5 * 1000 * 1000ULL)
-
-/* warm_extend: moves the deadline to 100 ms from now; returns .warm's fd or -1. */
-static int warm_extend(const struct mc_rt_ctx *ctx)
-{
-	uint64_t until = mc_time_mono_ns() + PRIME_TAIL_NS;
-	int wfd = warm_open(ctx, O_RDWR | O_CREAT);
-
-	if (wfd >= 0 && pwrite(wfd, &until, sizeof(until), 0) != (ssize_t)sizeof(until))
-		mc_log_debug("cleaner: .warm: %s", strerror(errno));
-	return wfd;
-}
-
-/* prime_tail: keeps the lock warm until the deadline in @wfd (closed here). */
-static void prime_tail(int wfd)
-{
-	char path[PATH_MAX], pid[24];
-	uint64_t own = mc_time_mono_ns() + PRIME_TAIL_NS;
-	int fd, n;
-
-	if (mc_cgroup_prime_path(path, sizeof(path), NULL) < 0)
-		goto out;
-	fd = open(path, O_WRONLY | O_CLOEXEC);
-	n = snprintf(pid, sizeof(pid), "%d", (int)getpid());
-	/* 2 s at most: runs may keep moving the deadline, our own time stays bounded. */
-	for (int i = 0; i < 400 && fd >= 0; i++) {
-		/* Another keeper writes until the deadline we set. */
-		if (wfd >= 0 && flock(wfd, LOCK_EX | LOCK_NB) < 0)
-			break;
-		if (write(fd, pid, (size_t)n) < 0)
-			break;
-		mc_time_sleep_ns(PRIME_TAIL_STEP_NS);
-		if (mc_time_mono_ns() < (wfd >= 0 ? warm_deadline(wfd) : own))
-			continue;
-		if (wfd < 0)
-			break;
-		/* Let go, then look again: a run may have moved it while we held the lock. */
-		flock(wfd, LOCK_UN);
-		if (mc_time_mono_ns() >= warm_deadline(wfd))
-			break;
-	}
-	if (fd >= 0)
-		close(fd);
-out:
-	if (wfd >= 0)
-		close(wfd);
-}
-
-void rt_prime_join(struct rt_launch *l)
-{
-	if (l->prime_pid <= 0)
-		return;
-	kill(l->prime_pid, SIGKILL);
-	while (waitpid(l->prime_pid, NULL, 0) < 0 && errno == EINTR)
-		;
-	l->prime_pid = -1;
-}
-
 static void state_set_exited(struct rt_launch *l, int code, bool oom)
 {
 	int lk = rt_lock(l->ctx, l->st.id, NULL);
@@ -441,18 +300,11 @@ static void release_rest(struct rt_launch *l, struct mc_cgroup *cg, bool net_att
 static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, bool net_attached)
 {
 	int lk = l->st.auto_rm ? -1 : rt_lock(l->ctx, l->st.id, NULL);
-	/*
-	 * The deadline moves here, not in the cleaner: at nice 10 on a busy host it may
-	 * start late, and a run starting meanwhile would fork a helper for nothing.
-	 */
-	int wfd = warm_extend(l->ctx);
 	pid_t pid;
 
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
-		if (wfd >= 0)
-			close(wfd);
 		rt_unlock(lk);
 		return false;
 	}
@@ -474,13 +326,6 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 			dup2(nul, fd);
 		release_rest(l, cg, net_attached);
 		rt_unlock(lk);
-		/*
-		 * Back to normal priority for the keeping, a few µs of CPU every 5 ms: a
-		 * starved keeper lets the lock go cold under the next run, which trusted it.
-		 */
-		if (setpriority(PRIO_PROCESS, 0, 0) < 0)
-			mc_log_debug("cleaner: setpriority: %s", strerror(errno));
-		prime_tail(wfd);
 		_exit(0);
 	}
 	/*
@@ -488,8 +333,6 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 	 * run yet): a caller that kills our group once we exited must not hit it.
 	 */
 	setpgid(pid, pid);
-	if (wfd >= 0)
-		close(wfd);
 	/* The cleaner's copy is the one that counts now. */
 	if (l->mntns_fd >= 0) {
 		close(l->mntns_fd);
@@ -499,6 +342,35 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
 	rt_unlock(lk);
 	mc_cgroup_free(cg);
 	return true;
+}
+
+/*
+ * rt_join_cgroup: puts the cloned child @pid into @cg. On v1 the child moves itself:
+ * one RT_SYNC_CGROUP message per hierarchy carries that hierarchy's `tasks` file,
+ * and the child writes "0" there before it reads JOINED (rt_child_main). Written by
+ * us with the child's pid (cgroup.procs), the same move takes the kernel's global
+ * migration lock, whose writer waits for an RCU grace period: 8-16 ms here on every
+ * run that does not follow another migration within ~10-20 ms (docs/cgroup.md).
+ * The child's own "0" skips that lock; it is single-threaded, so its only thread
+ * moving moves the process. Where a self-join is not possible (v2 without
+ * CLONE_INTO_CGROUP, a fake root) we attach it by pid as before.
+ * Returns 0, -EPIPE when the child is gone (its error is in the socket), or -errno
+ * with @err set.
+ */
+static int rt_join_cgroup(struct mc_cgroup *cg, pid_t pid, int sock, struct mc_err *err)
+{
+	int fds[32], n = mc_cgroup_join_open(cg, fds, MC_ARRAY_SIZE(fds), NULL), r = 0;
+
+	if (n <= 0)
+		return mc_cgroup_attach(cg, pid, err);
+	for (int i = 0; i < n; i++) {
+		struct rt_sync_msg msg = { .type = RT_SYNC_CGROUP };
+
+		if (r == 0 && rt_sync_send(sock, &msg, fds[i]) < 0)
+			r = -EPIPE;
+		close(fds[i]);
+	}
+	return r;
 }
 
 int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom,
@@ -513,7 +385,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	unsigned long flags = 0;
 	int sv[2] = { -1, -1 }, r, wstatus = 0, child_status = MC_RT_EXIT_RUNTIME, cgfd;
 	sigset_t fwd, old;
-	bool net_attached = false, in_cgroup, joined_sent;
+	bool net_attached = false, in_cgroup, joined_sent, child_gone = false;
 	enum mc_cgroup_version cgv;
 
 	*oom = false;
@@ -543,8 +415,8 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	rt_phase("seccomp filter ready");
 	/*
 	 * cgroup v2: the cgroup exists before clone, which starts the child in it. v1:
-	 * it is made after clone, while the child sets itself up: every cgroupfs change
-	 * waits for the migration lock warm-up, and that wait then overlaps the mounts.
+	 * it is made after clone, while the child mounts its root, and the child moves
+	 * itself in (rt_join_cgroup).
 	 */
 	if (mc_cgroup_detect(&cgv, err) < 0) {
 		mc_err_wrap(err, "cgroup");
@@ -640,12 +512,16 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 		goto out_kill;
 	}
 	rt_phase("cgroup created");
-	if (!in_cgroup && mc_cgroup_attach(cg, f.pid, err) < 0) {
-		mc_err_wrap(err, "cgroup");
-		goto out_kill;
+	if (!in_cgroup) {
+		r = rt_join_cgroup(cg, f.pid, sv[0], err);
+		if (r < 0 && r != -EPIPE) {
+			mc_err_wrap(err, "cgroup");
+			goto out_kill;
+		}
+		/* -EPIPE: the child is gone; its error line (or EOF) is read below. */
+		child_gone = r == -EPIPE;
 	}
-	rt_prime_join(l);
-	rt_phase("attached");
+	rt_phase("cgroup join sent");
 	/* The network attach point: the netns exists; the command has not started yet. */
 	if (c->network && strcmp(c->network, "none") && strcmp(c->network, "host")) {
 		if (!net_hook.attach) {
@@ -662,7 +538,7 @@ int rt_launch_monitor(struct rt_launch *l, int report_fd, int *status, bool *oom
 	}
 	msg = (struct rt_sync_msg){ .type = RT_SYNC_JOINED };
 	/* A failed send means the child is gone: its error (or EOF) is in the socket. */
-	joined_sent = rt_sync_send(sv[0], &msg, -1) == 0;
+	joined_sent = !child_gone && rt_sync_send(sv[0], &msg, -1) == 0;
 	for (;;) {
 		int fd = -1;
 

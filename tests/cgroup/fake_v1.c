@@ -208,6 +208,18 @@ TEST_F(fake1, existing_leaf_in_one_controller)
 	ASSERT_NULL(cg);
 }
 
+/* A fake root has no kernel to move anyone: self-join is refused, not faked. */
+TEST_F(fake1, self_join_is_not_supported)
+{
+	struct mc_err err = { 0 };
+	struct mc_cgroup *cg = NULL;
+	int fds[16];
+
+	ASSERT_OK(mc_cgroup_create("mycontainer/j", NULL, &cg, &err));
+	EXPECT_EQ(-ENOTSUP, mc_cgroup_join_open(cg, fds, 16, &err));
+	ASSERT_OK(mc_cgroup_destroy(cg, &err));
+}
+
 TEST_F(fake1, no_controllers_is_an_error)
 {
 	struct mc_err err = { 0 };

@@ -239,6 +239,59 @@ TEST_F(v1, attach_child_everywhere_then_kill)
 }
 
 /*
+ * A process moves itself in with mc_cgroup_join_open/join_self ("0" to `tasks` in
+ * every hierarchy): it ends up in the cgroup everywhere the container needs, and
+ * children it forks afterwards are born inside.
+ */
+TEST_F(v1, self_join_moves_the_process_everywhere)
+{
+	struct mc_err err = { 0 };
+	struct mc_cgroup *cg = NULL;
+	int fds[MAX_MOUNTS], n, go[2], done[2], status;
+	pid_t child;
+	char c;
+
+	ASSERT_OK(mc_cgroup_create(self->name, NULL, &cg, &err));
+	n = mc_cgroup_join_open(cg, fds, MAX_MOUNTS, &err);
+	ASSERT_GT(n, 0);
+	ASSERT_OK(pipe(go));
+	ASSERT_OK(pipe(done));
+	child = fork();
+	ASSERT_GE(child, 0);
+	if (child == 0) {
+		uint64_t t0 = mc_time_mono_ns();
+
+		for (int i = 0; i < n; i++)
+			if (mc_cgroup_join_self(fds[i]) < 0)
+				_exit(10 + i);
+		fprintf(stderr, "# self-join of %d hierarchies: %.3f ms\n", n,
+			(double)(mc_time_mono_ns() - t0) / 1e6);
+		if (write(done[1], "j", 1) != 1 || read(go[0], &c, 1) != 1)
+			_exit(2);
+		_exit(0);
+	}
+	for (int i = 0; i < n; i++)
+		close(fds[i]);
+	close(go[0]);
+	close(done[1]);
+	ASSERT_EQ(1, read(done[0], &c, 1));
+	EXPECT_TRUE(wl_proc_in_cgroup(child, "memory", self->name));
+	EXPECT_TRUE(wl_proc_in_cgroup(child, "pids", self->name));
+	EXPECT_TRUE(wl_proc_in_cgroup(child, "freezer", self->name));
+	EXPECT_FALSE(wl_proc_in_cgroup(child, "cpuset", self->name));
+	/* the parent stayed where it was */
+	EXPECT_FALSE(wl_proc_in_cgroup(getpid(), "memory", self->name));
+	ASSERT_EQ(1, write(go[1], "g", 1));
+	close(go[1]);
+	close(done[0]);
+	status = wl_wait(child, 5000);
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	ASSERT_OK(mc_cgroup_destroy(cg, &err));
+	EXPECT_TRUE(in_none(self));
+}
+
+/*
  * SIGKILL of a group whose tasks are already dying (what destroy does after `rm -f`,
  * or while the kernel reaps a container): no freezing, no wait, no warning, and
  * every task is gone after.

@@ -55,7 +55,7 @@ our_processes() {
 # leftovers BEFORE_CGROUPS: prints what of our containers remains (nothing: clean).
 leftovers() {
 	local left
-	left=$(ls -A "$MC_ROOT" 2>/dev/null | grep -Ev '^\.(lock|warm)$' || true)
+	left=$(ls -A "$MC_ROOT" 2>/dev/null | grep -Ev '^\.lock$' || true)
 	[ -z "$left" ] || { echo "state left behind: $left"; return; }
 	left=$(ls -A "$MC_DATA_ROOT/containers" 2>/dev/null || true)
 	[ -z "$left" ] || { echo "container directories left behind: $left"; return; }

@@ -190,20 +190,25 @@ t_dist_image_runs_dynamic_programs() {
 	"$M" image rm dist >/dev/null
 }
 
-# Back to back, the cgroup v1 migration lock is kept warm by one cleaner (the last
-# run's deadline in $MC_ROOT/.warm): the next run forks no warm-up helper of its own;
-# a run after the deadline (100 ms after the last exit) does.
-t_lock_kept_warm_between_runs() {
-	local out
-	ls -d /sys/fs/cgroup/memory/ >/dev/null 2>&1 || { skip "no cgroup v1 memory hierarchy: no migration lock to warm"; return; }
-	"$M" run --rm busybox true
-	out=$(MC_RT_TRACE=1 "$M" run --rm busybox true 2>&1)
-	assert_contains "$out" "warm-up kept by a cleaner"
-	assert_eq 8 "$(stat -c %s "$MC_ROOT/.warm")" "deadline file size"
+# On cgroup v1 the container moves itself into its cgroup ("0" to each hierarchy's
+# tasks file, handed over by the parent): it is there in every hierarchy it needs
+# before its command runs, with and without a user namespace, and a run long after
+# the last one (no warm kernel lock to inherit) says so in its trace.
+t_container_joins_its_cgroup() {
+	local id pid h out
+	ls -d /sys/fs/cgroup/memory/ >/dev/null 2>&1 || { skip "no cgroup v1 memory hierarchy: v2 clones into the cgroup"; return; }
+	for opt in "" "--userns=0:100000:65536"; do
+		id=$("$M" run -d $opt busybox sleep 30)
+		pid=$("$M" inspect "$id" | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+		for h in memory pids freezer devices cpuacct; do
+			assert_contains "$(grep ":$h[:,]\|,$h:" /proc/"$pid"/cgroup)" "mycontainer/$id" "$h ${opt:-(no userns)}"
+		done
+		"$M" rm -f "$id" >/dev/null
+	done
 	sleep 0.3
 	out=$(MC_RT_TRACE=1 "$M" run --rm busybox true 2>&1)
-	assert_not_contains "$out" "warm-up kept by a cleaner"
-	# No keeper outlives its deadline by much (2 s bound).
+	assert_contains "$out" "child: joined its cgroup"
+	# Nothing of ours outlives the run for long (the cleaner only removes things).
 	sleep 0.5
 	assert_eq "" "$(our_processes)"
 }
@@ -224,5 +229,5 @@ ktap_run cpu_quota_throttles t_cpu_quota_throttles
 ktap_run user_namespace t_userns
 ktap_run dist_image_runs_dynamic_programs t_dist_image_runs_dynamic_programs
 ktap_run preloaded_malloc_in_dist_image t_preloaded_malloc
-ktap_run lock_kept_warm_between_runs t_lock_kept_warm_between_runs
+ktap_run container_joins_its_cgroup t_container_joins_its_cgroup
 ktap_finish

@@ -167,6 +167,30 @@ int mc_cgroup_destroy(struct mc_cgroup *cg, struct mc_err *err);
  */
 int mc_cgroup_prime_path(char *buf, size_t size, struct mc_err *err);
 
+/*
+ * mc_cgroup_join_open: for a process that will move itself into @cg (v1 only): opens
+ * the `tasks` file of @cg in every hierarchy it uses, O_WRONLY | O_CLOEXEC, into
+ * @fds (at most @max). Returns how many, or -errno: -ENOTSUP on v2 (use
+ * CLONE_INTO_CGROUP or mc_cgroup_attach there) and on a fake root.
+ *
+ * Why: a v1 attach by pid (cgroup.procs, or `tasks` with a pid) takes the kernel's
+ * global cgroup_threadgroup_rwsem for writing, which waits for an RCU grace period
+ * (8-16 ms here, 2-4 ticks at HZ=250) unless another writer came within the last
+ * one. A thread that writes "0" (itself) to `tasks` skips that lock: it cannot exit
+ * or exec under the kernel's hands, and cgroup_mutex orders it against every other
+ * migration (kernel/cgroup/cgroup.c, cgroup_procs_write_start). For a
+ * single-threaded process, moving its only thread moves the process.
+ */
+int mc_cgroup_join_open(struct mc_cgroup *cg, int *fds, size_t max, struct mc_err *err);
+
+/*
+ * mc_cgroup_join_self: writes "0" to one fd from mc_cgroup_join_open: moves the
+ * calling thread into that hierarchy's cgroup. 0 or -errno; async-signal-safe (a
+ * freshly cloned child may call it). The caller must be single-threaded for the
+ * whole process to move.
+ */
+int mc_cgroup_join_self(int fd);
+
 /* mc_cgroup_free: frees the handle only; the kernel object stays. NULL is a no-op. */
 void mc_cgroup_free(struct mc_cgroup *cg);
 
