@@ -8,8 +8,10 @@
  * with any allocator on 4 KiB pages. With -DFLOOR_LOCK, free() also takes and drops an
  * uncontended per-thread lock, as every real allocator's free of a big block does (the
  * locked instruction waits for the program's own pending stores; see
- * docs/benchmarks/alloc.md). Valid only for `workloads large N`; built and run by
- * bench/alloc/floor.sh.
+ * docs/benchmarks/alloc.md). For `workloads scratch N`, a small block (<= 48 bytes) is
+ * a per-thread slot whenever that slot is free, so the loop's malloc + free is a TLS
+ * test and a store: what that workload costs with no allocator at all. Valid only for
+ * `workloads large N` and `workloads scratch N`; built and run by bench/alloc/floor.sh.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -49,8 +51,15 @@ static void *bump(size_t n, size_t align)
 	}
 }
 
+static __thread char slot[64] __attribute__((aligned(64), tls_model("initial-exec")));
+static __thread int slot_used __attribute__((tls_model("initial-exec")));
+
 void *malloc(size_t n)
 {
+	if (n <= 48 && !slot_used) {
+		slot_used = 1;
+		return slot + 16;
+	}
 	if (n >= (64 << 10) && n <= BIG_SIZE - BIG_OFF) {
 		if (!big) {
 			char *p = mmap(NULL, BIG_SIZE, PROT_READ | PROT_WRITE,
@@ -71,7 +80,8 @@ static __thread int lk __attribute__((tls_model("initial-exec")));
 
 void free(void *p)
 {
-	(void)p;
+	if (p == slot + 16)
+		slot_used = 0;
 #ifdef FLOOR_LOCK
 	int z = 0;
 	if (__atomic_compare_exchange_n(&lk, &z, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# The `large` workload's floor: glibc, libmcmalloc and bench/alloc/floor.c (a "free
+# The floor of the `large` workload (WORKLOAD=scratch: of `scratch`): glibc, libmcmalloc and bench/alloc/floor.c (a "free
 # does nothing" pseudo-allocator, with and without one uncontended lock per free)
 # side by side, alternating within each round, REPS rounds per thread count; prints
 # median CPU time, ratio to glibc and page faults. Not part of `make bench`: it only
@@ -11,6 +11,7 @@ set -euo pipefail
 : "${MC_BUILD:=$MC_SRC/build}"
 REPS=${REPS:-11}
 THREADS=${THREADS:-"1 2 8"}
+WORKLOAD=${WORKLOAD:-large}
 out=$MC_BUILD/bench/alloc
 mkdir -p "$out"
 [ -r "$MC_BUILD/lib/libmcmalloc.so" ] || { echo "floor.sh: missing $MC_BUILD/lib/libmcmalloc.so" >&2; exit 1; }
@@ -32,7 +33,7 @@ for t in $THREADS; do
 		[ $((r % 2)) = 0 ] && list=$(echo "$ALLOCS" | tr ' ' '\n' | tac | tr '\n' ' ')
 		for a in $list; do
 			f=$out/floor-time.txt
-			line=$(LD_PRELOAD=${PRE[$a]} /usr/bin/time -f %R -o "$f" "$out/workloads" large "$t")
+			line=$(LD_PRELOAD=${PRE[$a]} /usr/bin/time -f %R -o "$f" "$out/workloads" "$WORKLOAD" "$t")
 			echo "$a $line $(tail -1 "$f")" >>"$raw"
 		done
 	done
