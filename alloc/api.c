@@ -134,9 +134,13 @@ static inline void *small_alloc(unsigned cls)
 	return mcm_slab_alloc_slow(h, cls);
 }
 
-static struct mcm_arena *my_arena(void)
+static inline struct mcm_arena *my_arena(void)
 {
-	struct mcm_heap *h = mcm_heap_get();
+	struct mcm_heap *h = mcm_tl_heap;
+
+	if (likely(h != &mcm_empty_heap))
+		return h->arena;
+	h = mcm_heap_get();
 
 	return h ? h->arena : &mcm_arenas[0];
 }
