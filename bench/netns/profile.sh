@@ -5,7 +5,8 @@
 # moved of the top functions (self time) and of the whole machine.
 #   usage: MC_BUILD=build-x bench/netns/profile.sh [SECONDS] [OUTDIR] [NETWORK_MTU]
 # Run it alone (its figures are only meaningful on a quiet machine); not part of
-# make bench. NETBENCH_HOST_LO=1 profiles the host's lo instead of the private one's.
+# make bench. NETBENCH_HOST_LO=1 profiles the host's lo instead of the private one's;
+# PATHS="br" profiles one path only.
 set -euo pipefail
 : "${MC_BUILD:?set MC_BUILD to the build directory}"
 SECS=${1:-3}
@@ -14,7 +15,7 @@ MTU=${3:-0}
 FREQ=4000
 TOP=${TOP:-25}
 mkdir -p "$OUT"
-for path in lo br; do
+for path in ${PATHS:-lo br}; do
 	NETBENCH_ONLY=$path perf record -q -F $FREQ -e cpu-clock -a -g -o "$OUT/$path.data" -- \
 		"$MC_BUILD/bin/netbench" "$SECS" 1 1 "$MTU" >"$OUT/$path.out" 2>"$OUT/$path.err"
 	col=3
