@@ -207,6 +207,7 @@ int mc_io_loop_new(const struct mc_io_loop_opts *opts, struct mc_io_loop **out)
 			mc_log_warn("io: MC_IO_BACKEND=%s: unknown backend, using auto", env);
 	}
 	l->accept_nodelay_fd = -1;
+	l->spin_ns = opts ? (uint64_t)opts->spin_us * 1000 : 0;
 	l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (l->wake_fd < 0) {
 		r = -errno;

@@ -194,6 +194,7 @@ struct mc_io_loop {
 	 * from its listener (-1 otherwise): mc_io_conn_open skips the setsockopt. */
 	int accept_nodelay_fd;
 	void *userdata;
+	uint64_t spin_ns; /* io_uring: busy-poll this long before sleeping (opts.spin_us) */
 };
 
 /* ---- core entry points for the backends ---- */

@@ -504,6 +504,74 @@ TEST_F(loop, threads_acceptor_handoff)
 	EXPECT_EQ(40, mt.accepted[1]);
 }
 
+/* ---- busy polling (opts.spin_us) ---- */
+
+struct pinger {
+	struct mc_io_loop *loop;
+	int port, n, ok;
+};
+
+/* n echoes of 4 bytes, 20 ms apart: n busy-to-idle transitions of the loop. */
+static void *pinger_run(void *arg)
+{
+	struct pinger *p = arg;
+	int fd = connect_port(p->port);
+	char back[4];
+
+	for (int i = 0; fd >= 0 && i < p->n; i++) {
+		if (write(fd, "ping", 4) != 4 || mc_read_all(fd, back, 4) != 4 ||
+		    memcmp(back, "ping", 4))
+			break;
+		p->ok++;
+		usleep(20000);
+	}
+	if (fd >= 0)
+		close(fd);
+	mc_io_loop_post(p->loop, stop_task, NULL);
+	return NULL;
+}
+
+static uint64_t thread_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * A loop that busy-polls 2 ms after each busy iteration must still go to sleep when
+ * its peer is idle: 10 echoes 20 ms apart cost at most a few ms of spinning each,
+ * while a spin that never gave up would burn the whole 200+ ms. The echoes must all
+ * come back (completions seen while spinning are run, not lost).
+ */
+TEST(spin_is_bounded_when_idle)
+{
+	struct mc_io_loop_opts o = { .backend = MC_IO_BACKEND_URING, .spin_us = 2000 };
+	struct mc_io_loop *l;
+	struct mc_io_listener *ls;
+	pthread_t th;
+
+	require_io_uring();
+	ASSERT_OK(mc_io_loop_new(&o, &l));
+	int lfd = mc_io_listen_tcp("127.0.0.1", 0, 0, 16);
+	ASSERT_OK(lfd);
+	struct pinger p = { .loop = l, .port = mc_io_socket_port(lfd), .n = 10 };
+	ASSERT_OK(mc_io_listener_add(l, lfd, echo_accept, NULL, &ls));
+	uint64_t c0 = thread_cpu_ns(), t0 = mc_time_mono_ns();
+	ASSERT_EQ(0, pthread_create(&th, NULL, pinger_run, &p));
+	EXPECT_EQ(0, mc_io_loop_run(l));
+	uint64_t cpu = thread_cpu_ns() - c0, wall = mc_time_mono_ns() - t0;
+	pthread_join(th, NULL);
+	TH_LOG("%d echoes in %.1f ms, loop thread CPU %.1f ms", p.ok, wall / 1e6, cpu / 1e6);
+	EXPECT_EQ(10, p.ok);
+	EXPECT_GE(wall, 200000000ull);
+	EXPECT_LT(cpu, 120000000ull);
+	mc_io_listener_close(ls);
+	mc_io_loop_free(l);
+	close(lfd);
+}
+
 /* ---- backend selection ---- */
 
 TEST(env_selects_backend)

@@ -25,14 +25,18 @@ FIXTURE_VARIANT(loop)
 {
 	enum mc_io_backend backend;
 	const char *name;
+	unsigned spin_us;
 };
 
 FIXTURE_VARIANT_ADD(loop, uring){ .backend = MC_IO_BACKEND_URING, .name = "uring" };
 FIXTURE_VARIANT_ADD(loop, epoll){ .backend = MC_IO_BACKEND_EPOLL, .name = "epoll" };
+/* io_uring with busy polling (opts.spin_us): every loop test also runs spinning. */
+FIXTURE_VARIANT_ADD(loop,
+		    uring_spin){ .backend = MC_IO_BACKEND_URING, .name = "uring", .spin_us = 50 };
 
 FIXTURE_SETUP(loop)
 {
-	struct mc_io_loop_opts o = { .backend = variant->backend };
+	struct mc_io_loop_opts o = { .backend = variant->backend, .spin_us = variant->spin_us };
 
 	self->loop = NULL;
 	self->lfd = -1;

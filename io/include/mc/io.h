@@ -49,6 +49,15 @@ enum mc_io_backend {
 struct mc_io_loop_opts {
 	enum mc_io_backend backend;
 	unsigned entries; /* io_uring SQ size / epoll batch; 0 = 256 */
+	/*
+	 * io_uring only, 0 = off: after an iteration that had work, poll the rings from
+	 * user space for up to this many microseconds before sleeping. Saves the
+	 * producers (loopback clients) a wakeup + IPI per batch and the loop a
+	 * sleep/wake, for up to spin_us of CPU per busy-to-idle transition; meant for
+	 * one loop per core or fewer (a spinning loop holds its core). Needs 6.1+
+	 * (DEFER_TASKRUN + TASKRUN_FLAG), otherwise ignored.
+	 */
+	unsigned spin_us;
 };
 
 /*

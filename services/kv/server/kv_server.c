@@ -39,6 +39,7 @@ static void usage(FILE *f)
 		"usage: " PROG " [--port N] [--bind ADDR] [--dir PATH] [--sync none|batch|always]\n"
 		"                 [--threads N] [--memtable-entries N] [--memtable-size SIZE]\n"
 		"                 [--backend auto|uring|epoll] [--fdatasync inline|uring]\n"
+		"                 [--busy-poll USEC]\n"
 		"  --port N            TCP port (default 6379; 0 picks a free one, printed)\n"
 		"  --bind ADDR         address to listen on (default 127.0.0.1)\n"
 		"  --dir PATH          database directory (default ./kv-data)\n"
@@ -48,6 +49,8 @@ static void usage(FILE *f)
 		"  --threads N         event loop threads (default 1)\n"
 		"  --fdatasync MODE    batch with one loop: inline (the loop calls fdatasync,\n"
 		"                      default) or uring (IORING_OP_FSYNC, overlapping the loop)\n"
+		"  --busy-poll USEC    io_uring: after a busy iteration a loop polls for up to\n"
+		"                      USEC before it sleeps (default 50, 0 = off, max 10000)\n"
 		"  --memtable-entries N / --memtable-size SIZE   flush thresholds (0: none)\n");
 }
 
@@ -72,10 +75,12 @@ int main(int argc, char **argv)
 		{ "memtable-size", required_argument, NULL, 'm' },
 		{ "backend", required_argument, NULL, 'B' },
 		{ "fdatasync", required_argument, NULL, 'F' },
+		{ "busy-poll", required_argument, NULL, 'y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct srv s = { .efd = -1, .loops_alive = true };
+	/* Busy-poll 50 us before sleeping (--busy-poll; docs/kv.md, "Busy polling"). */
+	struct srv s = { .efd = -1, .loops_alive = true, .lo.spin_us = 50 };
 	struct mc_kv_options opt;
 	const char *bind = "127.0.0.1", *dir = "kv-data";
 	uint64_t port = 6379, threads = 1, v;
@@ -85,7 +90,7 @@ int main(int argc, char **argv)
 	mc_log_set_prog(PROG);
 	mc_kv_options_init(&opt);
 	opt.memtable_max_entries = 0; /* the server flushes by size: 4 MiB memtables */
-	while ((c = getopt_long(argc, argv, "p:b:d:s:t:e:m:B:F:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "p:b:d:s:t:e:m:B:F:y:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
 			if (parse_uint("--port", optarg, 65535, &port) < 0)
@@ -150,6 +155,11 @@ int main(int argc, char **argv)
 				fprintf(stderr, PROG ": --fdatasync: unknown mode `%s`\n", optarg);
 				return EX_USAGE;
 			}
+			break;
+		case 'y':
+			if (parse_uint("--busy-poll", optarg, 10000, &v) < 0)
+				return EX_USAGE;
+			s.lo.spin_us = (unsigned)v;
 			break;
 		case 'h':
 			usage(stdout);
