@@ -222,7 +222,17 @@ static int pick_ip(const struct mc_netns_attach_req *req, const struct net_recor
 			   r->prefix);
 }
 
-/* In the container's netns: a netlink socket and an AF_INET one for ioctls. */
+/* Whether @word is one of the space-separated words of @list. */
+static bool word_in(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ' || p[n] == '\n'))
+			return true;
+	return false;
+}
+
 /*
  * The congestion control of the route to the bridge's subnet inside the container
  * (traffic that never leaves this host: the other containers of the network and
@@ -235,7 +245,7 @@ static int pick_ip(const struct mc_netns_attach_req *req, const struct net_recor
  * BBR bounds what is in flight by about 2 x bandwidth x min_rtt, and min_rtt on a
  * veth-bridge-veth path is ~8 us, so the sender, cwnd-limited, sleeps until an
  * ACK or its pacing timer wakes it (ss -ti: unacked == cwnd; sched traces: ~200
- * sleeps of 2-3 ms per 2 s). CUBIC on the same path moves 40-60 Gbit/s
+ * sleeps of 2-3 ms per 2 s). CUBIC on the same path moves 55-68 Gbit/s
  * (docs/benchmarks/netns.md). BBR's model is for paths with a bottleneck link and
  * a queue; a bridge inside one host has neither, and no loss but the receiver's.
  * Only the on-link route changes: traffic leaving through the default route (the
@@ -243,17 +253,6 @@ static int pick_ip(const struct mc_netns_attach_req *req, const struct net_recor
  * than BBR is left alone everywhere. A route's congctl is honoured in any netns
  * (unlike the netns default, which a container may set only to an allowed one).
  */
-/* Whether @word is one of the space-separated words of @list. */
-static bool word_in(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-
-	for (const char *p = list; (p = strstr(p, word)) != NULL; p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == 0 || p[n] == ' ' || p[n] == '\n'))
-			return true;
-	return false;
-}
-
 static void onlink_cc_choose(char cc[NET_CC_LEN])
 {
 	char cur[NET_CC_LEN] = "", *avail = NULL;
@@ -273,6 +272,8 @@ static void onlink_cc_choose(char cc[NET_CC_LEN])
 	close(t);
 }
 
+/* In the container's netns: a netlink socket, an AF_INET one for ioctls, and the
+ * on-link route's congestion control (@cc). */
 static int open_inside(int nsfd, struct mc_netns_nl **nl, int *sock, char cc[NET_CC_LEN],
 		       struct mc_err *err)
 {
