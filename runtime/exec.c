@@ -70,8 +70,11 @@ static void exec_child(const struct rt_config *c, const struct mc_rt_exec_opts *
 
 	sigprocmask(SIG_SETMASK, mask, NULL);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	r = rt_sync_recv(sync, &m, NULL);
-	if (r <= 0 || m.type != RT_SYNC_GO)
+	/* The container's cgroup first (v1: we move ourselves in, see rt_join_cgroup). */
+	r = rt_sync_recv_joining(sync, &m, &err);
+	if (r < 0)
+		rt_sync_fail(sync, MC_RT_EXIT_RUNTIME, &err);
+	if (r == 0 || m.type != RT_SYNC_GO)
 		_exit(MC_RT_EXIT_RUNTIME);
 	for (size_t i = 0; i < MC_ARRAY_SIZE(ns_order); i++) {
 		if (nsfd[i] >= 0 && setns(nsfd[i], ns_order[i].type) < 0) {
@@ -237,12 +240,14 @@ int mc_rt_exec(const struct mc_rt_ctx *ctx, const char *id, const struct mc_rt_e
 	/* Back to our own pid namespace for any later fork of this process. */
 	if (self_pidns >= 0)
 		setns(self_pidns, CLONE_NEWPID);
-	if (mc_cgroup_attach(cg, pid, err) < 0) {
+	r = rt_join_cgroup(cg, pid, sv[0], err);
+	if (r < 0 && r != -EPIPE) {
 		r = mc_err_wrap(err, "cgroup");
 		goto out_kill;
 	}
 	msg = (struct rt_sync_msg){ .type = RT_SYNC_GO };
-	if (rt_sync_send(sv[0], &msg, -1) < 0) {
+	/* -EPIPE or a failed send: the child is gone; its error line is read below. */
+	if (r == 0 && rt_sync_send(sv[0], &msg, -1) < 0) {
 		r = mc_err_set(err, errno, "start the exec process");
 		goto out_kill;
 	}

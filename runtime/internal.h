@@ -218,6 +218,19 @@ int rt_sync_send(int sock, const struct rt_sync_msg *m, int fd);
 /* Returns 1 with a message (and *fd when one came), 0 at EOF, -errno. */
 int rt_sync_recv(int sock, struct rt_sync_msg *m, int *fd);
 void rt_sync_fail(int sock, int status, const struct mc_err *err) __attribute__((noreturn));
+/*
+ * rt_sync_recv_joining: the child's receive: writes "0" to every cgroup `tasks` file
+ * that comes (RT_SYNC_CGROUP, see rt_join_cgroup) and returns 1 with the first other
+ * message, 0 at EOF or a socket error (the parent is gone), -errno with @err when a
+ * join failed (the caller must fail: never run outside the cgroup).
+ */
+int rt_sync_recv_joining(int sock, struct rt_sync_msg *m, struct mc_err *err);
+/*
+ * rt_join_cgroup (run.c): puts the child @pid, which reads @sock with
+ * rt_sync_recv_joining, into @cg. Returns 0, -EPIPE when the child is gone (its
+ * error is in the socket), or -errno with @err set.
+ */
+int rt_join_cgroup(struct mc_cgroup *cg, pid_t pid, int sock, struct mc_err *err);
 
 /* process.c: the child side up to exec, and --init. */
 struct rt_child_args {

@@ -101,6 +101,27 @@ int rt_sync_recv(int sock, struct rt_sync_msg *m, int *fd)
 	return 1;
 }
 
+int rt_sync_recv_joining(int sock, struct rt_sync_msg *m, struct mc_err *err)
+{
+	for (;;) {
+		int cgfd = -1, r = rt_sync_recv(sock, m, &cgfd);
+
+		/* A socket error is the parent gone: as good as EOF to the caller. */
+		if (r <= 0)
+			return 0;
+		if (m->type != RT_SYNC_CGROUP) {
+			if (cgfd >= 0)
+				close(cgfd);
+			return 1;
+		}
+		r = cgfd >= 0 ? mc_cgroup_join_self(cgfd) : -EBADF;
+		if (cgfd >= 0)
+			close(cgfd);
+		if (r < 0)
+			return mc_err_set(err, -r, "join the container's cgroup");
+	}
+}
+
 void rt_sync_fail(int sock, int status, const struct mc_err *err)
 {
 	struct rt_sync_msg m = { .type = RT_SYNC_ERR, .code = err->code, .status = status };
@@ -301,26 +322,10 @@ void rt_child_main(struct rt_child_args *a)
 	 * charged to the runtime. A failed join fails the run: never outside the cgroup.
 	 */
 	rt_phase("child: rootfs ready");
-	for (;;) {
-		int cgfd = -1;
-
-		r = rt_sync_recv(a->sync, &m, &cgfd);
-		if (r <= 0)
-			_exit(MC_RT_EXIT_RUNTIME);
-		if (m.type != RT_SYNC_CGROUP) {
-			if (cgfd >= 0)
-				close(cgfd);
-			break;
-		}
-		r = cgfd >= 0 ? mc_cgroup_join_self(cgfd) : -EBADF;
-		if (cgfd >= 0)
-			close(cgfd);
-		if (r < 0) {
-			mc_err_set(&err, -r, "join the container's cgroup");
-			rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
-		}
-	}
-	if (m.type != RT_SYNC_JOINED)
+	r = rt_sync_recv_joining(a->sync, &m, &err);
+	if (r < 0)
+		rt_sync_fail(a->sync, MC_RT_EXIT_RUNTIME, &err);
+	if (r == 0 || m.type != RT_SYNC_JOINED)
 		_exit(MC_RT_EXIT_RUNTIME);
 	rt_phase("child: joined its cgroup");
 	/* After the parent put us in the cgroup, so that cgroup becomes our root. */

@@ -353,11 +353,10 @@ static bool cleanup_in_background(struct rt_launch *l, struct mc_cgroup *cg, boo
  * run that does not follow another migration within ~10-20 ms (docs/cgroup.md).
  * The child's own "0" skips that lock; it is single-threaded, so its only thread
  * moving moves the process. Where a self-join is not possible (v2 without
- * CLONE_INTO_CGROUP, a fake root) we attach it by pid as before.
- * Returns 0, -EPIPE when the child is gone (its error is in the socket), or -errno
- * with @err set.
+ * CLONE_INTO_CGROUP, a fake root) we attach it by pid as before. `exec` uses the
+ * same for the process it starts in a running container.
  */
-static int rt_join_cgroup(struct mc_cgroup *cg, pid_t pid, int sock, struct mc_err *err)
+int rt_join_cgroup(struct mc_cgroup *cg, pid_t pid, int sock, struct mc_err *err)
 {
 	int fds[32], n = mc_cgroup_join_open(cg, fds, MC_ARRAY_SIZE(fds), NULL), r = 0;
 

@@ -112,6 +112,11 @@ t_exec_joins_namespaces() {
 	assert_contains "$out" "Seccomp:	2"
 	assert_contains "$out" "NoNewPrivs:	1"
 	assert_contains "$out" "memory:/"
+	# In the container's cgroup in every hierarchy it uses (v1: the exec'd process
+	# moved itself in), which its cgroup namespace shows as its root.
+	if [ -d /sys/fs/cgroup/memory ]; then
+		assert_eq 4 "$("$M" exec "$id" grep -cE ':(memory|pids|freezer|devices):/$' /proc/self/cgroup)" "hierarchies"
+	fi
 	assert_status 5 "$M" exec "$id" sh -c 'exit 5'
 	assert_status 127 "$M" exec "$id" nosuchcommand
 	assert_eq "bar" "$("$M" exec -e FOO=bar "$id" sh -c 'echo $FOO')"

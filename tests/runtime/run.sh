@@ -128,6 +128,29 @@ t_network_none_and_host() {
 	assert_contains "$out" "UP"
 	out=$("$M" run --rm --network host busybox ip -o link)
 	assert_eq "$(ip -o link | grep -c .)" "$(echo "$out" | grep -c .)" "host links"
+	# Each container's network namespace is its own, not the host's nor another
+	# running container's, with lo up and nothing else, with and without a user
+	# namespace, and the CLI stays in the host's namespace.
+	local host a b f pid
+	host=$(readlink /proc/self/ns/net)
+	# Both alive at once: a freed namespace's inode number may be reused.
+	f=$(mktemp)
+	"$M" run --rm busybox sh -c 'readlink /proc/self/ns/net; sleep 2' >"$f" &
+	pid=$!
+	for _ in $(seq 100); do [ -s "$f" ] && break; sleep 0.05; done
+	b=$("$M" run --rm busybox sh -c 'readlink /proc/self/ns/net; cat /sys/class/net/lo/flags')
+	wait "$pid"
+	a=$(cat "$f")
+	rm -f "$f"
+	assert_contains "$a" "net:["
+	assert_not_contains "$a" "$host"
+	assert_not_contains "$b" "$host"
+	assert_not_contains "$b" "$a"
+	assert_eq "0x9" "$(echo "$b" | tail -1)" "lo flags (UP|LOOPBACK)"
+	out=$("$M" run --rm --userns 0:100000:65536 busybox ip -o link)
+	assert_contains "$out" "UP"
+	assert_eq "1" "$(echo "$out" | grep -c .)" "only lo with a user namespace: $out"
+	assert_eq "$host" "$(readlink /proc/self/ns/net)" "the test's own namespace"
 }
 
 t_oom_kill_reported() {
