@@ -18,9 +18,10 @@
 #     over all runs of all rounds.
 # Two timings of each case: back to back (hyperfine's default: the next run starts as
 # soon as the previous one exited), and "cold", with a 200 ms pause before every run
-# (--prepare 'sleep 0.2'): a cgroup v1 attach waits for an RCU grace period (8-16 ms
-# here) unless another migration came within the last ~10-20 ms, which back to back
-# runs can inherit from their predecessor and cold runs never do.
+# (--prepare 'sleep 0.2'): a cgroup v1 attach by pid (crun's) waits for an RCU grace
+# period (8-16 ms here) unless another migration came within the last ~10-20 ms,
+# which back to back runs can inherit from their predecessor and cold runs never do
+# (mycontainer's child joins its cgroup itself, which takes no such lock).
 # Then the same four cases paired and interleaved run by run (mc-rt-paired, built from
 # bench/runtime/paired.c): PAIRS pairs, the order swapped every pair, each run timed
 # with CLOCK_MONOTONIC (back to back: each timed run right after an untimed run of
