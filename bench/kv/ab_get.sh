@@ -8,7 +8,7 @@
 # bottleneck). Not part of `make bench`: run it by hand under the bench lock, e.g.
 #   /tmp/mc-tools/bench bench/kv/ab_get.sh OLD_BIN NEW_BIN [ROUNDS]
 # Env: AB_ARGS_A / AB_ARGS_B: extra kv-server flags for A / B ("--busy-poll 0").
-# AB_CASES: which cases (default "k1p16 k1p1 r100kp16 r100kp1 c1p1"; also c4p1).
+# AB_CASES: which cases (default "k1p16 k1p1 r100kp16 r100kp1 c1p1"; also c4p1, and s1p1: SET -P 1).
 set -euo pipefail
 A=${1:?old kv-server binary}
 B=${2:?new kv-server binary}
@@ -44,7 +44,7 @@ echo "# ab_get $(date -u +%FT%TZ) A=$A B=$B args A: ${AB_ARGS_A:-} args B: ${AB_
 ctx() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {s += $2} END {print s}'; }
 ticks() { cat /proc/"$1"/task/*/stat | awk '{s += $14 + $15} END {print s}'; }
 run() { # name pid port case
-	local args
+	local args t=get
 	case $4 in
 	k1p16) args="-n 1000000 -c 50 -P 16" ;;
 	k1p1) args="-n 100000 -c 50 -P 1" ;;
@@ -52,12 +52,13 @@ run() { # name pid port case
 	r100kp1) args="-r 100000 -n 100000 -c 50 -P 1" ;;
 	c1p1) args="-n 30000 -c 1 -P 1" ;;
 	c4p1) args="-n 60000 -c 4 -P 1" ;;
+	s1p1) t=set args="-n 100000 -c 50 -P 1" ;; # SET: the inline commit path (--sync batch)
 	esac
 	local c0 t0 c1 t1 out
 	c0=$(ctx "$2") t0=$(ticks "$2")
 	# shellcheck disable=SC2086
-	out=$(/usr/bin/time -f 'cpu %w %U %S' redis-benchmark -p "$3" -t get $args -q 2>&1 |
-		tr '\r' '\n' | grep -E '^(GET: [0-9.]+ requests|cpu)' | tr '\n' ' ')
+	out=$(/usr/bin/time -f 'cpu %w %U %S' redis-benchmark -p "$3" -t $t $args -q 2>&1 |
+		tr '\r' '\n' | grep -E '^((GET|SET): [0-9.]+ requests|cpu)' | tr '\n' ' ')
 	c1=$(ctx "$2") t1=$(ticks "$2")
 	echo "$4 $1 $(echo "$out" | awk '{print $2, "client_cpu", $(NF-1) + $NF, "client_vcsw", $(NF-2)}') ctx $((c1 - c0)) ticks $((t1 - t0))"
 }
