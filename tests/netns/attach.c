@@ -6,7 +6,8 @@
  * detach and kill -9 + detach leave nothing, concurrent attaches get distinct
  * addresses, the default network, bulk TCP with the BIG TCP limits (byte-exact
  * container to container, and out through a TSO-less uplink with masquerade), the
- * on-link route's congestion control (CUBIC when the netns default is BBR).
+ * on-link route's congestion control (CUBIC when the netns default is BBR, untouched
+ * otherwise).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -662,6 +663,40 @@ TEST_F(host, onlink_route_gets_cubic_when_the_default_is_bbr)
 	ctr_kill(&a);
 	ctr_kill(&b);
 	ASSERT_OK(mc_netns_network_remove(&self->ctx, "cc", &err));
+}
+
+/* A netns default other than BBR (here Reno, which any netns may choose) is left
+ * alone: the on-link route gets no congestion control of its own. */
+TEST_F(host, onlink_route_untouched_when_the_default_is_not_bbr)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct ctr a = { .to_child = -1, .from_child = -1 };
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	char path[64], onlink[16], offlink[16];
+	int nsfd, saved, w;
+
+	ASSERT_OK(spawn(self, &a, &idle));
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)a.pid);
+	nsfd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_LE(0, nsfd);
+	/* /proc/sys/net is the netns of the thread that opens it. */
+	ASSERT_OK(nl_enter_ns(nsfd, &saved, &err));
+	w = mc_fs_write_str("/proc/sys/net/ipv4/tcp_congestion_control", "reno", &err);
+	nl_leave_ns(saved);
+	ASSERT_OK(w);
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "reno", "10.88.10.0/24", NULL, &err));
+	ASSERT_OK(attach_simple(self, "reno", "a", "a", a.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(nl_enter_ns(nsfd, &saved, &err));
+	cc_for("10.88.10.1", onlink);
+	cc_for("192.0.2.1", offlink);
+	nl_leave_ns(saved);
+	close(nsfd);
+	EXPECT_STREQ("reno", onlink);
+	EXPECT_STREQ("reno", offlink);
+	ASSERT_OK(mc_netns_detach(&self->ctx, "reno", "a", &err));
+	ctr_kill(&a);
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "reno", &err));
 }
 
 TEST_HARNESS_MAIN
