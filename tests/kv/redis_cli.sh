@@ -188,7 +188,7 @@ t_commit_modes() {
 	local args n out
 	for args in "--threads 2" "--threads 2 --sync everysec" "--sync everysec" \
 		"--sync always" "--sync none" "--threads 3 --sync batch" "--fdatasync inline" \
-		"--fdatasync uring" "--backend epoll"; do
+		"--fdatasync uring" "--backend epoll" "--busy-poll 0" "--busy-poll 2000"; do
 		rm -rf "$tmp/d5"
 		# shellcheck disable=SC2086
 		start_server "$tmp/d5" $args
@@ -229,6 +229,8 @@ t_bad_flags() {
 	assert_contains "$out" "kv-server: --port: invalid value \`99999\`"
 	assert_status 64 "$MC_BIN/kv-server" --sync sometimes
 	assert_status 64 "$MC_BIN/kv-server" --threads 0
+	out=$("$MC_BIN/kv-server" --busy-poll 10001 2>&1 || true)
+	assert_contains "$out" "kv-server: --busy-poll: invalid value \`10001\`"
 	out=$("$MC_BIN/kv-server" --fdatasync later 2>&1 || true)
 	assert_contains "$out" "kv-server: --fdatasync: unknown mode \`later\`"
 	: >"$tmp/notadir"
