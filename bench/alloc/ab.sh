@@ -4,7 +4,7 @@
 # (or "glibc" for none), the order reversed every other run; prints each one's median
 # CPU time and all the runs. For comparing two versions of libmcmalloc side by side
 # (docs/benchmarks/alloc.md). Run under the benchmark lock:
-#   /tmp/mc-tools/bench bench/alloc/ab.sh 21 large 2 glibc old.so new.so
+#   bench/tools/alone bench/alloc/ab.sh 21 large 2 glibc old.so new.so
 set -euo pipefail
 : "${MC_SRC:=$(cd "$(dirname "$0")/../.." && pwd)}"
 : "${MC_BUILD:=$MC_SRC/build}"

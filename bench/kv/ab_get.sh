@@ -6,7 +6,7 @@
 # prints req/s, the server's context switches and CPU ticks, and the client's CPU
 # seconds (the client, redis-benchmark, holds one of the two cores and is the
 # bottleneck). Not part of `make bench`: run it by hand under the bench lock, e.g.
-#   /tmp/mc-tools/bench bench/kv/ab_get.sh OLD_BIN NEW_BIN [ROUNDS]
+#   bench/tools/alone bench/kv/ab_get.sh OLD_BIN NEW_BIN [ROUNDS]
 # Env: AB_ARGS_A / AB_ARGS_B: extra kv-server flags for A / B ("--busy-poll 0").
 # AB_CASES: which cases (default "k1p16 k1p1 r100kp16 r100kp1 c1p1"; also c4p1, and s1p1: SET -P 1).
 set -euo pipefail
