@@ -41,6 +41,15 @@ static struct nlmsghdr *link_msg(char *buf, uint16_t type, uint16_t flags, int i
 	return nlh;
 }
 
+/* link_named_msg: a link request of @type addressed by the link's name. */
+static struct nlmsghdr *link_named_msg(char *buf, uint16_t type, const char *name)
+{
+	struct nlmsghdr *nlh = link_msg(buf, type, 0, 0);
+
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	return nlh;
+}
+
 static int index_cb(const struct nlmsghdr *nlh, void *data)
 {
 	const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
@@ -276,26 +285,22 @@ int link_get_gro(int sock, const char *name, struct mc_err *err)
 
 struct nlmsghdr *nl_link_up_msg(void *buf, const char *name, bool up)
 {
-	struct nlmsghdr *nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
+	struct nlmsghdr *nlh = link_named_msg(buf, RTM_NEWLINK, name);
 	struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
 
 	ifm->ifi_change = IFF_UP;
 	ifm->ifi_flags = up ? IFF_UP : 0;
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
 	return nlh;
 }
 
 int mc_netns_link_destroy(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
 {
 	char buf[512];
-	struct nlmsghdr *nlh;
 	int r = check_name(name, err);
 
 	if (r < 0)
 		return r;
-	nlh = link_msg(buf, RTM_DELLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
-	return link_simple(nl, nlh, "delete link", name, err);
+	return link_simple(nl, link_named_msg(buf, RTM_DELLINK, name), "delete link", name, err);
 }
 
 int mc_netns_link_set_up(struct mc_netns_nl *nl, const char *name, bool up, struct mc_err *err)
@@ -319,8 +324,7 @@ static int link_set_u32(struct mc_netns_nl *nl, const char *name, uint16_t attr,
 
 	if (r < 0)
 		return r;
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_named_msg(buf, RTM_NEWLINK, name);
 	mnl_attr_put_u32(nlh, attr, val);
 	return link_simple(nl, nlh, what, name, err);
 }
@@ -340,8 +344,7 @@ int mc_netns_link_set_gso_max(struct mc_netns_nl *nl, const char *name, uint32_t
 
 	if (r < 0)
 		return r;
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_named_msg(buf, RTM_NEWLINK, name);
 	put_gso_limits(nlh, bytes);
 	return link_simple(nl, nlh, "set gso limits of", name, err);
 }
@@ -355,8 +358,7 @@ int mc_netns_link_set_mac(struct mc_netns_nl *nl, const char *name, const uint8_
 
 	if (r < 0)
 		return r;
-	nlh = link_msg(buf, RTM_NEWLINK, 0, 0);
-	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	nlh = link_named_msg(buf, RTM_NEWLINK, name);
 	mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	return link_simple(nl, nlh, "set mac of", name, err);
 }

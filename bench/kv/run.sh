@@ -76,21 +76,27 @@ servers=("kv-server(batch)":$port_kv "kv-server(everysec)":$port_kv2 "redis-serv
 # The server order rotates run by run (each server in each position), and -P 16 runs
 # 5x the requests of -P 1: at ~1.5M req/s, 100k requests last 60-70 ms, where the 50
 # connects and scheduler noise swung single rounds by +-15%.
+# server_round LABEL TESTS [ARGS...]: one round, -P 1 then -P 16, each server once per
+# P with the order rotated; prints the req/s redis-benchmark reports for TESTS.
 rot=0
-for round in $(seq "$SROUNDS"); do
+server_round() {
+	local label=$1 tests=$2 P srv name port order
+	shift 2
 	for P in 1 16; do
 		order=("${servers[@]:rot%3}" "${servers[@]:0:rot%3}")
 		rot=$((rot + 1))
 		for srv in "${order[@]}"; do
 			name=${srv%%:*} port=${srv##*:}
-			printf '%-24s -P %-2s ' "$name" "$P"
-			redis-benchmark -p "$port" -t set,get -n $((P == 1 ? REQS : 5 * REQS)) -c 50 \
-				-P "$P" -q 2>/dev/null |
-				tr '\r' '\n' | grep -E '^(SET|GET): [0-9.]+ requests' |
-				awk '{printf "%s %s  ", $1, $2}'
+			printf '%-24s -P %-2s %s' "$name" "$P" "$label"
+			redis-benchmark -p "$port" -t "$tests" "$@" -n $((P == 1 ? REQS : 5 * REQS)) \
+				-c 50 -P "$P" -q 2>/dev/null | tr '\r' '\n' |
+				grep -E '^(SET|GET): [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
 			echo
 		done
 	done
+}
+for round in $(seq "$SROUNDS"); do
+	server_round "" set,get
 	"$BIN/kv-fsync-probe" "$tmp/probe" 1
 done
 # GET over a real keyspace: the rounds above SET and GET one key ("key:__rand_int__"
@@ -103,18 +109,7 @@ for srv in "${servers[@]}"; do
 		>/dev/null 2>&1
 done
 for round in $(seq "$SROUNDS"); do
-	for P in 1 16; do
-		order=("${servers[@]:rot%3}" "${servers[@]:0:rot%3}")
-		rot=$((rot + 1))
-		for srv in "${order[@]}"; do
-			name=${srv%%:*} port=${srv##*:}
-			printf '%-24s -P %-2s -r %s ' "$name" "$P" "$KEYS"
-			redis-benchmark -p "$port" -t get -r "$KEYS" -n $((P == 1 ? REQS : 5 * REQS)) \
-				-c 50 -P "$P" -q 2>/dev/null | tr '\r' '\n' |
-				grep -E '^GET: [0-9.]+ requests' | awk '{printf "%s %s  ", $1, $2}'
-			echo
-		done
-	done
+	server_round "-r $KEYS " get -r "$KEYS"
 done
 # The same device sync while redis-benchmark -P 1 drives redis: the CPU and I/O pressure
 # the batch SET runs see (the client holds about one core), for comparison with the
