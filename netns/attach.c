@@ -485,12 +485,7 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 	if ((ret = net_record_add(r, &ep, err)) < 0 || (ret = store_save(st, r, false, err)) < 0)
 		goto out;
 
-	mac[0] = 0x02;
-	mac[1] = 0x6d; /* locally administered, 'm' */
-	mac[2] = (uint8_t)(ep.ip >> 24);
-	mac[3] = (uint8_t)(ep.ip >> 16);
-	mac[4] = (uint8_t)(ep.ip >> 8);
-	mac[5] = (uint8_t)ep.ip;
+	ipam_mac(ep.ip, mac);
 	if ((ret = mc_netns_nl_open(&nl, err)) < 0)
 		goto out_unreserve;
 	hsock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -507,6 +502,13 @@ static int attach_locked(struct net_store *st, const struct mc_netns_attach_req 
 			goto out_unreserve;
 		spec.master = link_ioctl_index(hsock, r->bridge, err);
 		if ((ret = spec.master) < 0)
+			goto out_unreserve;
+	} else {
+		uint8_t gw_mac[6];
+
+		/* One ioctl: a bridge from before the fixed address gets its own pinned. */
+		ipam_mac(r->gateway, gw_mac);
+		if ((ret = link_pin_mac(hsock, r->bridge, gw_mac, err)) < 0)
 			goto out_unreserve;
 	}
 	spec.name = ep.veth;

@@ -88,6 +88,13 @@ int link_veth_create_attached(struct mc_netns_nl *nl, const struct veth_spec *s,
 /* Through @sock, an AF_INET socket of the link's namespace: the ifindex (no netlink
  * round trip), and the GRO feature (ethtool; on a veth it also turns on its NAPI). */
 int link_ioctl_index(int sock, const char *name, struct mc_err *err);
+/*
+ * link_pin_mac: a bridge whose address is not @want was made by an older version,
+ * which left the address to the kernel (it follows the lowest port's): sets its
+ * current address again, which pins it without changing it, so no cached neighbour
+ * entry goes stale. 0: already @want, 1: pinned.
+ */
+int link_pin_mac(int sock, const char *name, const uint8_t want[6], struct mc_err *err);
 int link_set_gro(int sock, const char *name, bool on, struct mc_err *err);
 int link_get_gro(int sock, const char *name, struct mc_err *err);
 /* Message builders for nl_batch (@buf from mnl_nlmsg_batch_current). */
@@ -121,6 +128,21 @@ static inline bool ipam_overlap(uint32_t a, int pa, uint32_t b, int pb)
 	int p = pa < pb ? pa : pb;
 
 	return ((a ^ b) & ipam_mask(p)) == 0;
+}
+/*
+ * ipam_mac: the link address that goes with @ip (host order), 02:6d:a.b.c.d
+ * (locally administered, 'm'): a container's eth0 gets its address's, the bridge its
+ * gateway's. Unique on a network because the addresses are; and the bridge's being
+ * fixed at creation keeps the kernel from moving it to the lowest port address.
+ */
+static inline void ipam_mac(uint32_t ip, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x6d;
+	mac[2] = (uint8_t)(ip >> 24);
+	mac[3] = (uint8_t)(ip >> 16);
+	mac[4] = (uint8_t)(ip >> 8);
+	mac[5] = (uint8_t)ip;
 }
 /* A usable host address of the subnet: not the network, broadcast or gateway address. */
 bool ipam_is_host(uint32_t net, int prefix, uint32_t ip);

@@ -90,7 +90,8 @@ static int link_simple(struct mc_netns_nl *nl, struct nlmsghdr *nlh, const char 
 	return nl_request(nl, nlh, NULL, NULL, ctx, err);
 }
 
-int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, struct mc_err *err)
+int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, const uint8_t *mac,
+			   struct mc_err *err)
 {
 	char buf[512];
 	struct nlmsghdr *nlh;
@@ -101,6 +102,8 @@ int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, struct mc_e
 		return r;
 	nlh = link_msg(buf, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, 0);
 	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	if (mac)
+		mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
 	li = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
 	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
 	mnl_attr_nest_end(nlh, li);
@@ -253,6 +256,24 @@ int link_ioctl_index(int sock, const char *name, struct mc_err *err)
 		return mc_err_set(err, errno, "get index of `%s`", name);
 	}
 	return ifr.ifr_ifindex;
+}
+
+int link_pin_mac(int sock, const char *name, const uint8_t want[6], struct mc_err *err)
+{
+	struct ifreq ifr = { 0 };
+
+	if (check_name(name, err) < 0)
+		return -EINVAL;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(sock, SIOCGIFHWADDR, &ifr) < 0)
+		return mc_err_set(err, errno, "get address of `%s`", name);
+	if (memcmp(ifr.ifr_hwaddr.sa_data, want, 6) == 0)
+		return 0;
+	/* The same address again: nothing changes on the wire, but the kernel now
+	 * counts it as set by the user and keeps it as ports come and go. */
+	if (ioctl(sock, SIOCSIFHWADDR, &ifr) < 0)
+		return mc_err_set(err, errno, "pin the address of `%s`", name);
+	return 1;
 }
 
 int link_set_gro(int sock, const char *name, bool on, struct mc_err *err)

@@ -31,20 +31,31 @@ int net_bridge_ensure(const struct net_record *r, struct mc_err *err)
 	struct in_addr gw = { .s_addr = htonl(r->gateway) };
 	struct mc_err sub = { 0 };
 	bool created = false;
+	uint8_t mac[6];
 	char path[128];
 	int ret;
 
 	ret = mc_netns_nl_open(&nl, err);
 	if (ret < 0)
 		return ret;
+	/*
+	 * A fixed address, the gateway's: a bridge left to the kernel takes its lowest
+	 * port's, and when that container leaves, the others' cached gateway entry points
+	 * nowhere and their traffic stops (until the entry expires, which TCP's
+	 * confirmations can put off indefinitely). A bridge found here was left by an
+	 * earlier run: it gets the same address.
+	 */
+	ipam_mac(r->gateway, mac);
 	ret = mc_netns_link_index(nl, r->bridge, &sub);
 	if (ret == -ENODEV) {
-		ret = mc_netns_bridge_create(nl, r->bridge, err);
+		ret = mc_netns_bridge_create(nl, r->bridge, mac, err);
 		if (ret < 0)
 			goto out;
 		created = true;
 	} else if (ret < 0) {
 		*err = sub;
+		goto out;
+	} else if ((ret = mc_netns_link_set_mac(nl, r->bridge, mac, err)) < 0) {
 		goto out;
 	}
 	ret = mc_netns_addr_add(nl, r->bridge, gw, r->prefix, &sub);

@@ -478,6 +478,89 @@ TEST_F_TIMEOUT(host, concurrent_attaches_get_distinct_addresses, 60)
 	EXPECT_EQ(0, count_veths());
 }
 
+/* The link address of @name in the test's host namespace (zeros: no such link). */
+static void host_mac(const char *name, uint8_t mac[6])
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *nl = NULL;
+	struct mc_netns_link_info *v = NULL;
+	size_t n = 0;
+
+	memset(mac, 0, 6);
+	if (mc_netns_nl_open(&nl, &err) == 0 && mc_netns_link_dump(nl, &v, &n, &err) == 0)
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(v[i].name, name) == 0)
+				memcpy(mac, v[i].mac, 6);
+	free(v);
+	mc_netns_nl_close(nl);
+}
+
+/*
+ * Attaches two idle containers to @net, then detaches first the one whose host port
+ * has the lower address (where a bridge left to the kernel takes its own from),
+ * checking after each step that bridge @br still has @want.
+ */
+static void two_come_and_go(FIXTURE_DATA(host) * self, const char *net, const char *br,
+			    const uint8_t want[6])
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at[2];
+	struct ctr c[2] = { { .to_child = -1, .from_child = -1 },
+			    { .to_child = -1, .from_child = -1 } };
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	uint8_t m[6], p0[6], p1[6];
+	int lo;
+
+	for (int i = 0; i < 2; i++) {
+		char id[8];
+
+		snprintf(id, sizeof(id), "m%d", i);
+		ASSERT_OK(spawn(self, &c[i], &idle));
+		ASSERT_OK(attach_simple(self, net, id, NULL, c[i].pid, NULL, NULL, &at[i], &err));
+	}
+	host_mac(at[0].veth, p0);
+	host_mac(at[1].veth, p1);
+	host_mac(br, m);
+	EXPECT_EQ(0, memcmp(want, m, 6));
+	lo = memcmp(p1, p0, 6) < 0;
+	ctr_kill(&c[lo]);
+	ASSERT_OK(mc_netns_detach(&self->ctx, net, lo ? "m1" : "m0", &err));
+	host_mac(br, m);
+	EXPECT_EQ(0, memcmp(want, m, 6));
+	ctr_kill(&c[!lo]);
+	ASSERT_OK(mc_netns_detach(&self->ctx, net, lo ? "m0" : "m1", &err));
+}
+
+/*
+ * The bridge has the gateway's derived address from the start and keeps it when a
+ * container leaves, also the one whose port has the lowest address (the kernel's
+ * choice for a bridge without one of its own). A changed address cut the others
+ * off: their cached gateway entry pointed at a port that was gone. A bridge made by
+ * an older version, without an address of its own, keeps the one it has.
+ */
+TEST_F(host, bridge_keeps_its_mac_when_containers_leave)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *nl = NULL;
+	const uint8_t gw[6] = { 0x02, 0x6d, 10, 88, 8, 1 };
+	uint8_t m[6];
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "macs", "10.88.8.0/24", NULL, &err));
+	host_mac("mc-macs", m);
+	EXPECT_EQ(0, memcmp(gw, m, 6));
+	two_come_and_go(self, "macs", "mc-macs", gw);
+
+	/* As an older version left it: the kernel's random address, not pinned. */
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mc-macs", &err));
+	ASSERT_OK(mc_netns_bridge_create(nl, "mc-macs", NULL, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mc-macs", true, &err));
+	mc_netns_nl_close(nl);
+	host_mac("mc-macs", m);
+	two_come_and_go(self, "macs", "mc-macs", m);
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "macs", &err));
+}
+
 /* Sends @bytes from @src to the sink @dst and checks count and hash; @what names the path. */
 static void bulk_check(struct ctr *src, struct ctr *dst, uint64_t seed, uint64_t bytes,
 		       const char *what)

@@ -103,7 +103,7 @@ TEST_F(hostns, bridge_roundtrip)
 	size_t n = 0;
 	int idx;
 
-	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr0", &err));
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr0", NULL, &err));
 	idx = mc_netns_link_index(nl, "mctbr0", &err);
 	ASSERT_GT(idx, 0);
 	ASSERT_OK(mc_netns_link_set_mtu(nl, "mctbr0", 1400, &err));
@@ -139,7 +139,7 @@ TEST_F(hostns, veth_roundtrip_and_master)
 	size_t n = 0;
 	int br;
 
-	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", &err));
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", NULL, &err));
 	br = mc_netns_link_index(nl, "mctbr", &err);
 	ASSERT_OK(mc_netns_veth_create(nl, "mctva", "mctvb", -1, &err));
 	ASSERT_OK(mc_netns_link_set_master(nl, "mctva", "mctbr", &err));
@@ -162,6 +162,47 @@ TEST_F(hostns, veth_roundtrip_and_master)
 	/* Deleting one end takes the peer with it. */
 	ASSERT_OK(mc_netns_link_destroy(nl, "mctva", &err));
 	EXPECT_EQ(-ENODEV, mc_netns_link_index(nl, "mctvb", &err));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctbr", &err));
+}
+
+/* The link address of @name, or all zeros when there is no such link. */
+static void link_mac(const char *name, uint8_t mac[6])
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_link_info *v = NULL;
+	const struct mc_netns_link_info *l;
+	size_t n = 0;
+
+	memset(mac, 0, 6);
+	if (mc_netns_link_dump(nl, &v, &n, &err) == 0 && (l = find_link(v, n, name)))
+		memcpy(mac, l->mac, 6);
+	free(v);
+}
+
+/*
+ * A bridge made with an address keeps it while ports come and go. Left to the
+ * kernel, it would take the port's lower address here and lose it again when the
+ * port is deleted, which cut off every container that had cached it.
+ */
+TEST_F(hostns, bridge_made_with_a_mac_keeps_it_as_ports_come_and_go)
+{
+	struct mc_err err = { 0 };
+	const uint8_t mine[6] = { 0x02, 0x6d, 10, 88, 0, 1 };
+	const uint8_t low[6] = { 0x00, 0x00, 0x5e, 0x00, 0x53, 0x01 };
+	uint8_t got[6];
+
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", mine, &err));
+	link_mac("mctbr", got);
+	EXPECT_EQ(0, memcmp(mine, got, 6));
+	ASSERT_OK(mc_netns_veth_create(nl, "mctva", "mctvb", -1, &err));
+	ASSERT_OK(mc_netns_link_set_mac(nl, "mctva", low, &err));
+	ASSERT_OK(mc_netns_link_set_master(nl, "mctva", "mctbr", &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "mctva", true, &err));
+	link_mac("mctbr", got);
+	EXPECT_EQ(0, memcmp(mine, got, 6));
+	ASSERT_OK(mc_netns_link_destroy(nl, "mctva", &err));
+	link_mac("mctbr", got);
+	EXPECT_EQ(0, memcmp(mine, got, 6));
 	ASSERT_OK(mc_netns_link_destroy(nl, "mctbr", &err));
 }
 
@@ -288,15 +329,15 @@ TEST_F(hostns, kernel_errors_are_errno_with_message)
 	struct in_addr ip;
 
 	inet_pton(AF_INET, "10.1.2.3", &ip);
-	ASSERT_OK(mc_netns_bridge_create(nl, "mctdup", &err));
-	EXPECT_EQ(-EEXIST, mc_netns_bridge_create(nl, "mctdup", &err));
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctdup", NULL, &err));
+	EXPECT_EQ(-EEXIST, mc_netns_bridge_create(nl, "mctdup", NULL, &err));
 	EXPECT_EQ(EEXIST, err.code);
 	EXPECT_NONNULL(strstr(err.msg, "mctdup"));
 	EXPECT_EQ(-ENODEV, mc_netns_link_destroy(nl, "mctnone", &err));
 	EXPECT_EQ(-ENODEV, mc_netns_addr_add(nl, "mctnone", ip, 24, &err));
 	EXPECT_NONNULL(strstr(err.msg, "mctnone"));
-	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "this-name-is-too-long", &err));
-	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "a/b", &err));
+	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "this-name-is-too-long", NULL, &err));
+	EXPECT_EQ(-EINVAL, mc_netns_bridge_create(nl, "a/b", NULL, &err));
 	/* An MTU below the minimum: the kernel's extended ack text reaches the message. */
 	EXPECT_EQ(-EINVAL, mc_netns_link_set_mtu(nl, "mctdup", 10, &err));
 	TH_LOG("message: %s", err.msg);
@@ -326,7 +367,7 @@ TEST_F(hostns, veth_attached_in_one_request)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	ASSERT_GE(fd, 0);
 	spec.peer_nsfd = fd;
-	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", &err));
+	ASSERT_OK(mc_netns_bridge_create(nl, "mctbr", NULL, &err));
 	spec.master = mc_netns_link_index(nl, "mctbr", &err);
 	ASSERT_GT(spec.master, 0);
 	ASSERT_OK(link_veth_create_attached(nl, &spec, &err));

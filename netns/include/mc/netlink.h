@@ -37,7 +37,15 @@ void mc_netns_nl_close(struct mc_netns_nl *nl);
 int mc_netns_link_index(struct mc_netns_nl *nl, const char *name, struct mc_err *err);
 
 /* Link creation and removal. -EEXIST when the name is taken. */
-int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, struct mc_err *err);
+/*
+ * mc_netns_bridge_create: a bridge @name. With @mac it keeps that address for its
+ * whole life. Without (NULL) the kernel gives it a random one and then takes the
+ * lowest address among its ports, which changes again when that port leaves: every
+ * neighbour that cached the old one (a container's gateway entry) then sends into
+ * the void until its entry expires.
+ */
+int mc_netns_bridge_create(struct mc_netns_nl *nl, const char *name, const uint8_t *mac,
+			   struct mc_err *err);
 /*
  * mc_netns_veth_create: a veth pair @name <-> @peer. With @peer_nsfd >= 0 the peer
  * end is created directly inside that namespace (atomic: no stray peer is ever
