@@ -581,11 +581,52 @@ static void bulk_check(struct ctr *src, struct ctr *dst, uint64_t seed, uint64_t
 	EXPECT_EQ(want.hash, got.hash);
 }
 
+/*
+ * An "uplink": veth upl0 from the test's host namespace to the namespace of @outside
+ * (its eth0), 192.0.2.1 here and 192.0.2.2 there, TSO off on the host end, so the
+ * kernel must cut the containers' big GSO packets into MTU-sized segments after
+ * forwarding and masquerade. (Named upl*, not mc*: the isolation rule treats mc*
+ * devices as other networks.)
+ */
+static void uplink_to(pid_t outside)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_nl *nl = NULL;
+	struct in_addr up_host, up_out;
+	struct ethtool_value ev = { .cmd = ETHTOOL_STSO, .data = 0 };
+	struct ifreq ifr = { 0 };
+	char path[64];
+	int fd, sock;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", outside);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ASSERT_GE(fd, 0);
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_veth_create(nl, "upl0", "eth0", fd, &err));
+	close(fd);
+	inet_pton(AF_INET, "192.0.2.1", &up_host);
+	inet_pton(AF_INET, "192.0.2.2", &up_out);
+	ASSERT_OK(mc_netns_addr_add(nl, "upl0", up_host, 24, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "upl0", true, &err));
+	mc_netns_nl_close(nl);
+	ASSERT_OK(mc_netns_nl_open_pid(outside, &nl, &err));
+	ASSERT_OK(mc_netns_addr_add(nl, "eth0", up_out, 24, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "eth0", true, &err));
+	ASSERT_OK(mc_netns_link_set_up(nl, "lo", true, &err));
+	mc_netns_nl_close(nl);
+	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	ASSERT_GE(sock, 0);
+	strcpy(ifr.ifr_name, "upl0");
+	ifr.ifr_data = (void *)&ev;
+	ASSERT_EQ(0, ioctl(sock, SIOCETHTOOL, &ifr));
+	close(sock);
+}
+
 TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 {
 	struct mc_err err = { 0 };
 	struct mc_netns_attachment at;
-	struct mc_netns_nl *nl = NULL, *out_nl = NULL, *cnl = NULL;
+	struct mc_netns_nl *cnl = NULL;
 	struct mc_netns_link_info *v = NULL;
 	size_t n = 0;
 	uint64_t seed = th_seed(), bytes = 24u << 20;
@@ -594,11 +635,6 @@ TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 	struct ctr_spec src = {
 		.role = CTR_SOURCE, .port = 7100, .timeout_ms = 20000, .bytes = bytes, .seed = seed
 	};
-	struct in_addr up_host, up_out;
-	struct ethtool_value ev = { .cmd = ETHTOOL_STSO, .data = 0 };
-	struct ifreq ifr = { 0 };
-	char path[64];
-	int fd, sock;
 
 	ASSERT_OK(mc_netns_network_create(&self->ctx, "bulk", "10.88.7.0/24", NULL, &err));
 	/* Container to container: the sender builds GSO packets up to NET_GSO_MAX. */
@@ -617,12 +653,7 @@ TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 	mc_netns_nl_close(cnl);
 	bulk_check(&b, &a, seed, bytes, "container to container");
 
-	/*
-	 * Out of the host: an "uplink" veth to an outside namespace, TSO off on the host
-	 * end, so the kernel must cut the container's big GSO packets into MTU-sized
-	 * segments after forwarding and masquerade. (Named upl*, not mc*: the isolation
-	 * rule treats mc* devices as other networks.)
-	 */
+	/* Out of the host, masqueraded, through an uplink without TSO. */
 	sink.port = 7200;
 	ASSERT_OK(spawn(self, &o, &sink));
 	src.target = "192.0.2.2";
@@ -630,28 +661,7 @@ TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 	src.seed = seed + 1;
 	ASSERT_OK(spawn(self, &c, &src));
 	ASSERT_OK(attach_simple(self, "bulk", "src2", NULL, c.pid, NULL, NULL, &at, &err));
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", o.pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ASSERT_GE(fd, 0);
-	ASSERT_OK(mc_netns_nl_open(&nl, &err));
-	ASSERT_OK(mc_netns_veth_create(nl, "upl0", "eth0", fd, &err));
-	close(fd);
-	inet_pton(AF_INET, "192.0.2.1", &up_host);
-	inet_pton(AF_INET, "192.0.2.2", &up_out);
-	ASSERT_OK(mc_netns_addr_add(nl, "upl0", up_host, 24, &err));
-	ASSERT_OK(mc_netns_link_set_up(nl, "upl0", true, &err));
-	mc_netns_nl_close(nl);
-	ASSERT_OK(mc_netns_nl_open_pid(o.pid, &out_nl, &err));
-	ASSERT_OK(mc_netns_addr_add(out_nl, "eth0", up_out, 24, &err));
-	ASSERT_OK(mc_netns_link_set_up(out_nl, "eth0", true, &err));
-	ASSERT_OK(mc_netns_link_set_up(out_nl, "lo", true, &err));
-	mc_netns_nl_close(out_nl);
-	sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	ASSERT_GE(sock, 0);
-	strcpy(ifr.ifr_name, "upl0");
-	ifr.ifr_data = (void *)&ev;
-	ASSERT_EQ(0, ioctl(sock, SIOCETHTOOL, &ifr));
-	close(sock);
+	uplink_to(o.pid);
 	bulk_check(&c, &o, seed + 1, bytes, "container to the uplink, masqueraded");
 	ctr_kill(&a);
 	ctr_kill(&b);
@@ -661,6 +671,67 @@ TEST_F_TIMEOUT(host, bulk_tcp_with_big_gso_is_byte_exact, 80)
 	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src", &err));
 	ASSERT_OK(mc_netns_detach(&self->ctx, NULL, "src2", &err));
 	ASSERT_OK(mc_netns_network_remove(&self->ctx, "bulk", &err));
+}
+
+/*
+ * A container's connection out through the gateway keeps going while the other
+ * containers of its network leave. It used to stall: the bridge, left to pick its own
+ * address, had taken the lowest port's, one of theirs; when they left it took
+ * another, and the sender's cached gateway entry (kept fresh by TCP) pointed at a
+ * port that was gone. The sender's port gets the highest address here, so a
+ * kernel-chosen bridge address would be one of the leavers'.
+ */
+TEST_F_TIMEOUT(host, traffic_through_the_gateway_survives_neighbours_leaving, 60)
+{
+	struct mc_err err = { 0 };
+	struct mc_netns_attachment at;
+	struct mc_netns_nl *nl = NULL;
+	struct ctr a = { .to_child = -1, .from_child = -1 }, b = a, c = a, o = a;
+	struct ctr_spec idle = { .role = CTR_IDLE };
+	struct ctr_spec sink = { .role = CTR_SINK, .port = 7300, .timeout_ms = 10000 };
+	uint64_t seed = th_seed(), bytes = 8u << 20;
+	struct ctr_spec src = { .role = CTR_SOURCE,
+				.port = 7300,
+				.timeout_ms = 10000,
+				.target = "192.0.2.2",
+				.bytes = bytes,
+				.seed = seed,
+				.pause_at = 1u << 20 };
+	const uint8_t high[6] = { 0xfe, 0xff, 0xff, 0xff, 0xff, 0xfe };
+	struct ctr_sum got = { 0 }, want = stream_sum(seed, bytes);
+
+	ASSERT_OK(mc_netns_network_create(&self->ctx, "stay", "10.88.11.0/24", NULL, &err));
+	ASSERT_OK(spawn(self, &a, &idle));
+	ASSERT_OK(spawn(self, &b, &idle));
+	ASSERT_OK(attach_simple(self, "stay", "a", NULL, a.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(attach_simple(self, "stay", "b", NULL, b.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(spawn(self, &o, &sink));
+	ASSERT_OK(spawn(self, &c, &src));
+	ASSERT_OK(attach_simple(self, "stay", "c", NULL, c.pid, NULL, NULL, &at, &err));
+	ASSERT_OK(mc_netns_nl_open(&nl, &err));
+	ASSERT_OK(mc_netns_link_set_mac(nl, at.veth, high, &err));
+	mc_netns_nl_close(nl);
+	uplink_to(o.pid);
+
+	ASSERT_OK(ctr_go(&o));
+	ASSERT_EQ('l', ctr_wait(&o, 5000));
+	ASSERT_OK(ctr_go(&c));
+	/* Connected (so the gateway's address is cached) and 1 MiB on its way. */
+	ASSERT_EQ('p', ctr_wait(&c, 10000));
+	ctr_kill(&a);
+	ctr_kill(&b);
+	ASSERT_OK(mc_netns_detach(&self->ctx, "stay", "a", &err));
+	ASSERT_OK(mc_netns_detach(&self->ctx, "stay", "b", &err));
+	ASSERT_OK(ctr_go(&c));
+	EXPECT_EQ('1', ctr_wait(&c, 20000));
+	ASSERT_EQ('h', ctr_wait(&o, 20000));
+	ASSERT_OK(ctr_read_sum(&o, &got, 5000));
+	EXPECT_EQ(want.bytes, got.bytes);
+	EXPECT_EQ(want.hash, got.hash);
+	ctr_kill(&c);
+	ctr_kill(&o);
+	ASSERT_OK(mc_netns_detach(&self->ctx, "stay", "c", &err));
+	ASSERT_OK(mc_netns_network_remove(&self->ctx, "stay", &err));
 }
 
 /* The congestion control a TCP socket of the current netns gets for a connection to

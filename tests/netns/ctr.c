@@ -182,7 +182,7 @@ static int sink_once(const struct ctr_spec *s, int out)
 	return 0;
 }
 
-static bool source_once(const struct ctr_spec *s, const char *ip)
+static bool source_once(const struct ctr_spec *s, const char *ip, int in, int out)
 {
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(s->port) };
 	static uint64_t buf[BULK_CHUNK / 8];
@@ -201,7 +201,12 @@ static bool source_once(const struct ctr_spec *s, const char *ip)
 		goto out;
 	while (sent < s->bytes) {
 		size_t n = s->bytes - sent < BULK_CHUNK ? s->bytes - sent : BULK_CHUNK;
+		char c;
 
+		if (s->pause_at && sent == s->pause_at &&
+		    (write(out, "p", 1) != 1 || wait_fd(in, POLLIN, s->timeout_ms) < 0 ||
+		     read(in, &c, 1) != 1 || c != 'g'))
+			goto out;
 		stream_fill(&state, buf, BULK_CHUNK / 8);
 		if (wait_fd(fd, POLLOUT, s->timeout_ms) < 0 || mc_write_all(fd, buf, n) < 0)
 			goto out;
@@ -244,7 +249,7 @@ static void child(const struct ctr_spec *s, int in, int out)
 	case CTR_SINK:
 		_exit(sink_once(s, out) < 0 ? 1 : 0);
 	case CTR_SOURCE:
-		c = source_once(s, s->target) ? '1' : '0';
+		c = source_once(s, s->target, in, out) ? '1' : '0';
 		if (write(out, &c, 1) != 1)
 			_exit(1);
 		_exit(0);

@@ -16,7 +16,8 @@ enum ctr_role {
 	CTR_SERVE,   /* accept one connection on port, send the greeting */
 	CTR_CONNECT, /* connect to target:port (name looked up in hosts), expect greeting */
 	CTR_SINK,    /* accept one connection on port, read to EOF, report 'h' + struct ctr_sum */
-	CTR_SOURCE,  /* connect to target:port, send bytes of stream(seed), report '1'/'0' */
+	CTR_SOURCE,  /* connect to target:port, send bytes of stream(seed), report '1'/'0';
+		      * with pause_at, report 'p' after that many and wait for 'g' */
 };
 
 /* What a CTR_SINK received: byte count and FNV-1a 64 hash. */
@@ -38,6 +39,7 @@ struct ctr_spec {
 	const char *greeting; /* sent by CTR_SERVE, expected by CTR_CONNECT */
 	int timeout_ms;	      /* for accept/connect/read */
 	uint64_t bytes, seed; /* CTR_SOURCE: how much of which stream to send */
+	uint64_t pause_at;    /* CTR_SOURCE: 0, or where to pause (a multiple of 64 KiB) */
 };
 
 /* ctr_spawn: forks the child, which unshares its netns and reports 'r'. 0 or -1. */
