@@ -42,8 +42,8 @@ int net_bridge_ensure(const struct net_record *r, struct mc_err *err)
 	 * A fixed address, the gateway's: a bridge left to the kernel takes its lowest
 	 * port's, and when that container leaves, the others' cached gateway entry points
 	 * nowhere and their traffic stops (until the entry expires, which TCP's
-	 * confirmations can put off indefinitely). A bridge found here was left by an
-	 * earlier run: it gets the same address.
+	 * confirmations can put off indefinitely). A bridge found here keeps the address
+	 * it has; the next attach pins it (link_pin_mac) before adding a port.
 	 */
 	ipam_mac(r->gateway, mac);
 	ret = mc_netns_link_index(nl, r->bridge, &sub);
@@ -54,8 +54,6 @@ int net_bridge_ensure(const struct net_record *r, struct mc_err *err)
 		created = true;
 	} else if (ret < 0) {
 		*err = sub;
-		goto out;
-	} else if ((ret = mc_netns_link_set_mac(nl, r->bridge, mac, err)) < 0) {
 		goto out;
 	}
 	ret = mc_netns_addr_add(nl, r->bridge, gw, r->prefix, &sub);
